@@ -1,0 +1,17 @@
+// multiprocessing-cpp: Python's multiprocessing for C++.
+// SPDX-License-Identifier: MIT
+//
+// The umbrella header, like `import multiprocessing`:
+//
+//     #include <multiprocessing.hpp>
+//     namespace mp = multiprocessing;
+#ifndef MULTIPROCESSING_HPP
+#define MULTIPROCESSING_HPP
+
+#include <multiprocessing/config.hpp>
+#include <multiprocessing/context.hpp>
+#include <multiprocessing/exceptions.hpp>
+#include <multiprocessing/process.hpp>
+#include <multiprocessing/version.hpp>
+
+#endif  // MULTIPROCESSING_HPP

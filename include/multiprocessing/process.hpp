@@ -1,0 +1,876 @@
+// multiprocessing-cpp: Python's multiprocessing for C++.
+// SPDX-License-Identifier: MIT
+//
+// Mirrors CPython's multiprocessing/process.py and popen_fork.py: the Process
+// class, current_process(), parent_process() and active_children().
+//
+//     void worker(int interval);
+//     mp::Process p(worker, 2);          // Process(target=worker, args=(2,))
+//     p.start();
+//     p.join();
+//
+// How a child is born (DESIGN.md, mechanism 1): fork(). The target and its
+// arguments are already in the copied address space, so nothing is
+// serialized. Standard streams are flushed before the fork; the child resets
+// the per-process state, runs `run()`, joins its own children, flushes and
+// leaves with _exit(), so the parent's atexit handlers and static destructors
+// never run twice.
+#ifndef MULTIPROCESSING_PROCESS_HPP
+#define MULTIPROCESSING_PROCESS_HPP
+
+#include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/posix.hpp>
+#include <multiprocessing/exceptions.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fcntl.h>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace multiprocessing {
+
+class Process;
+
+/// Python's keyword arguments of Process(...): `name=` and `daemon=`.
+/// (`target=` and `args=` are the constructor's own arguments; `kwargs=`
+/// become ordinary arguments of the target, e.g. a std::map or a struct.)
+///
+///     mp::Process p({.name = "ocean", .daemon = true}, worker, 2);   // C++20
+struct ProcessOptions {
+    /// Python `name=`: empty means the default, "Process-N" ("Process-1:2" in a child).
+    std::string name;
+    /// Python `daemon=`: unset means not a daemon.
+    std::optional<bool> daemon;
+};
+
+namespace detail {
+
+/// Everything known about one process, shared by the Process object, the
+/// registry of children, and any handle returned by active_children().
+/// A Process object may die before its child does; this outlives both.
+struct process_state {
+    enum class role { child, main, parent };
+
+    std::mutex mutex;  // guards pid, exitcode, sentinel, closed against other threads
+    role kind = role::child;
+    std::vector<int> identity;  // (1,) for Process-1, (1, 2) for Process-1:2
+    std::string name;           // empty until asked for: the default depends on the class
+    bool daemon = false;
+    std::string authkey;
+    pid_t parent_pid = 0;  // the process that created (and may start) this object
+    pid_t pid = 0;         // 0 until started
+    bool started = false;
+    bool closed = false;
+    std::optional<int> exitcode;  // set once the child has been reaped
+    int sentinel = -1;            // pidfd (or pipe read end): readable when the child ends
+
+    process_state() = default;
+    process_state(const process_state&) = delete;
+    process_state& operator=(const process_state&) = delete;
+    ~process_state();
+
+    /// Non-blocking waitpid; records the exit code. Caller holds `mutex`.
+    std::optional<int> poll_locked() {
+        if (exitcode || !started || kind != role::child) {
+            return exitcode;
+        }
+        int status = 0;
+        pid_t r;
+        do {
+            r = ::waitpid(pid, &status, WNOHANG);
+        } while (r < 0 && errno == EINTR);
+        if (r == pid) {
+            exitcode = exitcode_from_status(status);
+        } else if (r < 0 && errno == ECHILD) {
+            // Someone else reaped it (a SIGCHLD handler set to SIG_IGN, or a
+            // stray waitpid(-1)): the exit status is lost, as in Python.
+            exitcode = 255;
+        }
+        return exitcode;
+    }
+
+    /// Waits for the child to end, until `until` at most. Returns its exit
+    /// code, or nothing on time-out. Waiting happens on the sentinel without
+    /// the lock, so several threads may join one process.
+    std::optional<int> wait(const deadline& until) {
+        int fd;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (auto code = poll_locked()) {
+                return code;
+            }
+            fd = sentinel;
+        }
+        for (;;) {
+            if (!wait_readable(fd, until)) {
+                std::lock_guard<std::mutex> lock(mutex);
+                return poll_locked();
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            if (auto code = poll_locked()) {
+                return code;
+            }
+            // The pipe fallback can signal early when the child exec()s:
+            // poll the child until it really ends or the deadline passes.
+            if (until && clock::now() >= *until) {
+                return std::nullopt;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+};
+
+/// The per-process state of the module (Python's module globals in process.py).
+struct process_globals {
+    std::mutex mutex;  // held across fork(), so the child finds it consistent
+    std::shared_ptr<process_state> current;
+    std::unique_ptr<Process> current_handle;
+    std::unique_ptr<Process> parent_handle;             // empty in the main process
+    int counter = 0;                                    // Python's _process_counter
+    std::set<std::shared_ptr<process_state>> children;  // started, not yet known to have ended
+    std::set<process_state*>
+        sentinel_owners;           // states holding a descriptor: closed in new children
+    std::vector<int> private_fds;  // this process's own descriptors, closed in children
+    bool atexit_registered = false;
+};
+
+/// Never destroyed: it must outlive every static Process and the atexit handler.
+inline process_globals& globals();
+
+inline process_state::~process_state() {
+    if (sentinel >= 0) {
+        {
+            std::lock_guard<std::mutex> lock(globals().mutex);
+            globals().sentinel_owners.erase(this);
+        }
+        close_fd(sentinel);
+    }
+}
+
+/// The target and its arguments, stored like std::thread stores them.
+struct target_base {
+    virtual ~target_base() = default;
+    virtual void call() = 0;
+};
+
+template <class F, class... Args>
+struct target_impl final : target_base {
+    template <class G, class... A>
+    explicit target_impl(G&& g, A&&... a) : fn(std::forward<G>(g)), args(std::forward<A>(a)...) {}
+    void call() override {
+        std::apply([this](auto&... a) { std::invoke(fn, a...); }, args);
+    }
+    F fn;
+    std::tuple<Args...> args;
+};
+
+struct handle_tag {};
+
+/// Flush C and C++ standard streams, so text buffered before fork() is
+/// printed once, and text written by a child is out before it _exit()s.
+inline void flush_std_streams() noexcept {
+    try {
+        std::cout.flush();
+        std::cerr.flush();
+        std::clog.flush();
+    } catch (...) {  // a stream with exceptions() enabled: nothing more to do
+    }
+    std::fflush(nullptr);
+}
+
+inline std::string random_authkey() {
+    std::string key(32, '\0');
+    std::size_t got = 0;
+    while (got < key.size()) {
+        const ssize_t r = ::getrandom(key.data() + got, key.size() - got, 0);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_errno("getrandom");
+        }
+        got += static_cast<std::size_t>(r);
+    }
+    return key;
+}
+
+template <class T>
+inline constexpr bool is_process_like_v =
+    std::is_base_of_v<Process, std::decay_t<T>> ||
+    std::is_same_v<std::decay_t<T>, ProcessOptions> || std::is_same_v<std::decay_t<T>, handle_tag>;
+
+[[noreturn]] inline void child_main(Process& self) noexcept;
+inline void exit_function() noexcept;
+
+}  // namespace detail
+
+/// Python: multiprocessing.Process. A process that runs a target (or an
+/// overridden run()) in a child created by fork().
+///
+/// Two ways to use it, as in Python:
+///
+///     mp::Process p(worker, 2);                 // a target and its arguments
+///
+///     class Clock : public mp::Process {         // a subclass overriding run()
+///         void run() override { ... }
+///     };
+///
+/// Destroying a Process neither kills nor leaks its child: a running child is
+/// left to the registry, which reaps it (active_children(), the next start(),
+/// or at exit, where non-daemon children are joined and daemon children
+/// terminated). Methods are safe to call from several threads at once.
+class Process {
+public:
+    /// Python: Process(). run() does nothing unless a subclass overrides it.
+    Process() : Process(ProcessOptions{}) {}
+
+    /// Python: Process(name=..., daemon=...), for subclasses that override run().
+    explicit Process(ProcessOptions options) : state_(std::make_shared<detail::process_state>()) {
+        auto& g = detail::globals();
+        std::lock_guard<std::mutex> lock(g.mutex);
+        state_->identity = g.current->identity;
+        state_->identity.push_back(++g.counter);
+        state_->authkey = g.current->authkey;
+        state_->parent_pid = ::getpid();
+        state_->name = std::move(options.name);
+        state_->daemon = options.daemon.value_or(false);
+    }
+
+    /// Python: Process(target=f, args=(a, b)). Like std::thread, the target and
+    /// the arguments are copied (or moved) into the object; wrap an argument in
+    /// std::ref to pass a reference (which, after fork, is the child's copy).
+    template <class F, class... Args, std::enable_if_t<!detail::is_process_like_v<F>, int> = 0>
+    explicit Process(F&& target, Args&&... args)
+        : Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...) {}
+
+    /// Python: Process(target=f, args=(...), name=..., daemon=...).
+    template <class F, class... Args>
+    Process(ProcessOptions options, F&& target, Args&&... args) : Process(std::move(options)) {
+        static_assert(std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>,
+                      "multiprocessing::Process: the target cannot be called with these "
+                      "arguments (check their number and types)");
+        target_ = std::make_unique<detail::target_impl<std::decay_t<F>, std::decay_t<Args>...>>(
+            std::forward<F>(target), std::forward<Args>(args)...);
+    }
+
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+    Process(Process&&) noexcept = default;
+    Process& operator=(Process&&) noexcept = default;
+    /// Does not kill, join or leak the child (see the class comment).
+    virtual ~Process() = default;
+
+    /// Python: run(). What the child does: calls the target with its arguments.
+    /// Override it in a subclass; calling it directly runs it in this process.
+    virtual void run() {
+        if (target_) {
+            target_->call();
+        }
+    }
+
+    /// Python: start(). Forks the child, which calls run(). Throws
+    /// ProcessError when started twice, when this object was created by
+    /// another process, or from a daemon process (which may not have
+    /// children); std::system_error if fork() fails.
+    void start();
+
+    /// Python: join(). Blocks until the child ends. Throws ProcessError if the
+    /// process was not started or is not a child of this process.
+    void join() { join_until(std::nullopt); }
+
+    /// Python: join(timeout). Returns when the child ends or the time is up,
+    /// whichever comes first; check exitcode() or is_alive() to tell which.
+    template <class Rep, class Period>
+    void join(std::chrono::duration<Rep, Period> timeout) {
+        join_until(detail::deadline_after(timeout));
+    }
+
+    /// Python: is_alive(). True from start() until the child ends (it reaps
+    /// the child when it has ended).
+    bool is_alive();
+
+    /// Python: terminate(). Sends SIGTERM; nothing if the child already ended.
+    void terminate() { send_signal(SIGTERM, "terminate"); }
+
+    /// Python: kill(). Sends SIGKILL; nothing if the child already ended.
+    void kill() { send_signal(SIGKILL, "kill"); }
+
+    /// Python: close(). Releases the sentinel descriptor; afterwards most
+    /// methods throw std::invalid_argument ("process object is closed").
+    /// Throws std::invalid_argument while the child is still running.
+    void close();
+
+    /// Python: name. "Process-1", "Process-2", ... counted per creating
+    /// process ("Process-1:1" for a child's child); a subclass Foo gets
+    /// "Foo-1", as type(self).__name__ gives in Python.
+    std::string name() const;
+    /// Python: name = ... (allowed at any time, as in Python).
+    void set_name(std::string name) {
+        check_handle();
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        state_->name = std::move(name);
+    }
+
+    /// Python: daemon. A daemon child is terminated when its parent exits,
+    /// and may not have children of its own.
+    bool daemon() const {
+        check_handle();
+        return state_->daemon;
+    }
+    /// Python: daemon = flag. Throws ProcessError once started.
+    void set_daemon(bool daemonic) {
+        check_handle();
+        if (state_->started) {
+            throw ProcessError("Process.daemon: process has already started");
+        }
+        state_->daemon = daemonic;
+    }
+
+    /// Python: pid. Empty before start() (Python's None).
+    std::optional<pid_t> pid() const;
+    /// Python: ident (the same as pid).
+    std::optional<pid_t> ident() const { return pid(); }
+
+    /// Python: exitcode. Empty while running or before start; the exit code
+    /// once ended; -N if the child was ended by signal N.
+    std::optional<int> exitcode();
+
+    /// Python: authkey. Bytes inherited from the creating process (random in
+    /// the main process); used by Listener/Client authentication.
+    std::string authkey() const {
+        check_handle();
+        return state_->authkey;
+    }
+    /// Python: authkey = bytes.
+    void set_authkey(std::string key) {
+        check_handle();
+        state_->authkey = std::move(key);
+    }
+
+    /// Python: sentinel. A descriptor that becomes readable when the child
+    /// ends (for poll/select or connection::wait). Owned by this object:
+    /// valid until close(). Throws std::invalid_argument before start().
+    int sentinel() const;
+
+    /// Python: repr(p), e.g. <Process name='Process-1' pid=1234 parent=1233 started>.
+    std::string repr() const;
+
+    /// Two handles are equal when they stand for the same process.
+    friend bool operator==(const Process& a, const Process& b) { return a.state_ == b.state_; }
+    friend bool operator!=(const Process& a, const Process& b) { return !(a == b); }
+
+protected:
+    /// The class name Python would show (type(self).__name__).
+    std::string type_name() const;
+
+private:
+    friend detail::process_globals& detail::globals();
+    friend std::vector<Process> active_children();
+    friend void detail::child_main(Process& self) noexcept;
+    friend void detail::exit_function() noexcept;
+
+    /// A handle to an existing process (active_children(), current_process()).
+    Process(detail::handle_tag, std::shared_ptr<detail::process_state> state)
+        : state_(std::move(state)) {}
+
+    void check_handle() const {
+        if (!state_) {
+            throw std::invalid_argument("Process: this object was moved from");
+        }
+    }
+    void check_not_closed() const {
+        check_handle();
+        if (state_->closed) {
+            throw std::invalid_argument("process object is closed");
+        }
+    }
+    /// Python's "can only join a child process" / "can only test a child process".
+    void check_child(const char* method, const char* verb) const {
+        if (state_->kind == detail::process_state::role::child &&
+            state_->parent_pid != ::getpid()) {
+            throw ProcessError(std::string("Process.") + method + ": can only " + verb +
+                               " a child process");
+        }
+    }
+    void join_until(const detail::deadline& until);
+    void send_signal(int sig, const char* what);
+
+    std::shared_ptr<detail::process_state> state_;
+    std::unique_ptr<detail::target_base> target_;
+};
+
+/// Python: print(p) / str(p).
+inline std::ostream& operator<<(std::ostream& os, const Process& p) {
+    return os << p.repr();
+}
+
+namespace detail {
+
+inline process_globals& globals() {
+    static process_globals* g = [] {
+        auto* made = new process_globals();
+        made->current = std::make_shared<process_state>();
+        made->current->kind = process_state::role::main;
+        made->current->name = "MainProcess";
+        made->current->pid = ::getpid();
+        made->current->started = true;
+        made->current->authkey = random_authkey();
+        made->current_handle.reset(new Process(handle_tag{}, made->current));
+        return made;
+    }();
+    return *g;
+}
+
+/// Reaps children known to have ended (Python's _cleanup()): no zombies pile
+/// up while a program starts many processes it never joins.
+inline void cleanup_children() {
+    auto& g = globals();
+    // Destroyed after the lock is released: a state's destructor takes it.
+    std::vector<std::shared_ptr<process_state>> ended;
+    std::lock_guard<std::mutex> lock(g.mutex);
+    for (auto it = g.children.begin(); it != g.children.end();) {
+        bool done;
+        {
+            std::lock_guard<std::mutex> state_lock((*it)->mutex);
+            done = (*it)->poll_locked().has_value();
+        }
+        if (done) {
+            ended.push_back(*it);
+            it = g.children.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+}  // namespace detail
+
+/// Python: active_children(). The children of this process still running;
+/// reaps those that have ended. The returned objects are handles: they share
+/// state with the original Process objects (name, pid, join, terminate...).
+inline std::vector<Process> active_children() {
+    detail::cleanup_children();
+    auto& g = detail::globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    std::vector<Process> alive;
+    alive.reserve(g.children.size());
+    for (const auto& state : g.children) {
+        alive.push_back(Process(detail::handle_tag{}, state));
+    }
+    return alive;
+}
+
+/// Python: current_process(). The Process object of the running process:
+/// "MainProcess" in the main program, the child's own Process in a child.
+inline Process& current_process() {
+    return *detail::globals().current_handle;
+}
+
+/// Python: parent_process(). The parent of this process, or nullptr in the
+/// main process (Python's None). Its is_alive() and join(timeout) work even
+/// though the parent is not our child.
+inline Process* parent_process() {
+    return detail::globals().parent_handle.get();
+}
+
+namespace detail {
+
+/// Python's util._exit_function(): at the end of a process, terminate daemon
+/// children, then join every child still running.
+inline void exit_function() noexcept {
+    flush_std_streams();  // what this process printed comes before what its children print now
+    try {
+        for (auto& p : active_children()) {
+            if (p.daemon()) {
+                p.terminate();
+            }
+        }
+        for (auto& p : active_children()) {
+            p.join();
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "multiprocessing: error while joining children at exit: %s\n",
+                     e.what());
+    }
+    flush_std_streams();
+}
+
+/// The child side of start(): set up the per-process state, run, report, leave.
+/// Never returns into the parent's code, whatever happens.
+[[noreturn]] inline void child_main(Process& self) noexcept {
+    int code = 1;
+    auto& g = globals();
+    try {
+        auto state = self.state_;
+        // Descriptors of the parent's other children (and the parent's own
+        // private ones) are not ours: close them, so no child holds its
+        // siblings' sentinels.
+        for (process_state* s : g.sentinel_owners) {
+            close_fd(s->sentinel);
+            s->sentinel = -1;
+        }
+        g.sentinel_owners.clear();
+        for (int fd : g.private_fds) {
+            close_fd(fd);
+        }
+        g.private_fds.clear();
+        g.children.clear();
+        g.counter = 0;
+
+        auto parent = std::make_shared<process_state>();
+        parent->kind = process_state::role::parent;
+        parent->name = g.current->name;
+        parent->pid = state->parent_pid;
+        parent->started = true;
+        parent->authkey = g.current->authkey;
+        g.parent_handle.reset(new Process(handle_tag{}, std::move(parent)));
+
+        state->pid = ::getpid();
+        state->started = true;
+        state->sentinel = -1;
+        g.current = state;
+        g.current_handle.reset(new Process(handle_tag{}, state));
+        g.atexit_registered = false;  // atexit handlers of the parent do not run here
+    } catch (...) {
+        std::fprintf(stderr, "multiprocessing: failed to set up child process %d: %s\n",
+                     static_cast<int>(::getpid()), current_exception_type_name().c_str());
+        flush_std_streams();
+        ::_exit(1);
+    }
+    g.mutex.unlock();  // locked by the parent across fork()
+
+    try {
+        self.run();
+        code = 0;
+    } catch (const SystemExit& e) {
+        if (!e.message().empty()) {
+            std::cerr << e.message() << std::endl;
+        }
+        code = e.code();
+    } catch (const std::exception& e) {
+        std::string name;
+        try {
+            name = self.name();
+        } catch (...) {
+        }
+        const std::string type = current_exception_type_name();
+        std::cerr << "Process " << name << ":\n" << type << ": " << e.what() << std::endl;
+        code = 1;
+    } catch (...) {
+        std::cerr << "Process " << self.name() << ":\n"
+                  << current_exception_type_name() << std::endl;
+        code = 1;
+    }
+    exit_function();
+    flush_std_streams();
+    ::_exit(code);
+}
+
+}  // namespace detail
+
+inline void Process::start() {
+    check_not_closed();
+    auto& g = detail::globals();
+    if (state_->kind != detail::process_state::role::child || state_->started) {
+        throw ProcessError("Process.start: cannot start a process twice");
+    }
+    if (state_->parent_pid != ::getpid()) {
+        throw ProcessError(
+            "Process.start: can only start a process object created by current process");
+    }
+    if (g.current->daemon) {
+        throw ProcessError("Process.start: daemonic processes are not allowed to have children");
+    }
+    detail::cleanup_children();
+    const bool use_pidfd = detail::have_pidfd();
+    // Without pidfd, the sentinel is a pipe whose write end only the child holds.
+    int pipe_fds[2] = {-1, -1};
+    if (!use_pidfd && ::pipe2(pipe_fds, O_CLOEXEC) < 0) {
+        detail::throw_errno("Process.start: pipe2");
+    }
+    (void)name();  // fix the default name now, while the dynamic type is known
+    detail::flush_std_streams();
+
+    pid_t pid;
+    {
+        detail::signal_block blocked;
+        std::unique_lock<std::mutex> lock(g.mutex);
+        if (!g.atexit_registered) {
+            g.atexit_registered = true;
+            std::atexit([] { detail::exit_function(); });
+        }
+        pid = ::fork();
+        if (pid == 0) {
+            detail::close_fd(pipe_fds[0]);
+            if (pipe_fds[1] >= 0) {
+                g.private_fds.push_back(pipe_fds[1]);
+            }
+            lock.release();  // child_main unlocks once the state is reset
+            blocked.restore();
+            detail::child_main(*this);
+        }
+        const int fork_errno = errno;
+        lock.unlock();
+        blocked.restore();
+        if (pid < 0) {
+            detail::close_fd(pipe_fds[0]);
+            detail::close_fd(pipe_fds[1]);
+            detail::throw_errno("Process.start: fork", fork_errno);
+        }
+    }
+    detail::close_fd(pipe_fds[1]);
+    int sentinel = use_pidfd ? detail::pidfd_open(pid) : pipe_fds[0];
+    if (sentinel < 0) {
+        // pidfd_open failed for this child (descriptor limit?): fall back to
+        // a descriptor that is always readable, and poll waitpid instead.
+        sentinel = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        state_->pid = pid;
+        state_->started = true;
+        state_->sentinel = sentinel;
+    }
+    std::lock_guard<std::mutex> lock(g.mutex);
+    if (sentinel >= 0) {
+        g.sentinel_owners.insert(state_.get());
+    }
+    g.children.insert(state_);
+}
+
+inline void Process::join_until(const detail::deadline& until) {
+    check_not_closed();
+    using role = detail::process_state::role;
+    if (state_->kind == role::main) {
+        throw ProcessError("Process.join: can only join a child process");
+    }
+    if (state_->kind == role::parent) {
+        // Not our child: wait for it through a pidfd; getppid() tells when it ended.
+        const pid_t ppid = state_->pid;
+        const int fd = detail::pidfd_open(ppid);
+        if (fd >= 0) {
+            if (::getppid() == ppid) {
+                detail::wait_readable(fd, until);
+            }
+            detail::close_fd(fd);
+            return;
+        }
+        while (::getppid() == ppid && (!until || detail::clock::now() < *until)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return;
+    }
+    check_child("join", "join");
+    if (!state_->started) {
+        throw ProcessError("Process.join: can only join a started process");
+    }
+    if (state_->wait(until)) {
+        auto& g = detail::globals();
+        std::lock_guard<std::mutex> lock(g.mutex);
+        g.children.erase(state_);
+    }
+}
+
+inline bool Process::is_alive() {
+    check_not_closed();
+    using role = detail::process_state::role;
+    if (state_ == detail::globals().current || state_->kind == role::main) {
+        return true;
+    }
+    if (state_->kind == role::parent) {
+        return ::getppid() == state_->pid;
+    }
+    check_child("is_alive", "test");
+    std::optional<int> code;
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (!state_->started) {
+            return false;
+        }
+        code = state_->poll_locked();
+    }
+    if (!code) {
+        return true;
+    }
+    auto& g = detail::globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    g.children.erase(state_);
+    return false;
+}
+
+inline void Process::send_signal(int sig, const char* what) {
+    check_not_closed();
+    if (state_->kind != detail::process_state::role::child) {
+        throw ProcessError(std::string("Process.") + what + ": can only signal a child process");
+    }
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (!state_->started) {
+        throw ProcessError(std::string("Process.") + what + ": process has not been started");
+    }
+    // Only while the child is not yet reaped: its pid cannot have been reused.
+    if (!state_->poll_locked() && ::kill(state_->pid, sig) < 0 && errno != ESRCH) {
+        detail::throw_errno(std::string("Process.") + what + ": kill");
+    }
+}
+
+inline void Process::close() {
+    check_handle();
+    if (state_->closed) {
+        return;
+    }
+    if (state_->kind != detail::process_state::role::child) {
+        throw ProcessError("Process.close: can only close a child process object");
+    }
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (state_->started && !state_->poll_locked()) {
+            throw std::invalid_argument(
+                "Cannot close a process while it is still running. You should first call "
+                "join() or terminate().");
+        }
+    }
+    auto& g = detail::globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    g.children.erase(state_);
+    g.sentinel_owners.erase(state_.get());
+    std::lock_guard<std::mutex> state_lock(state_->mutex);
+    detail::close_fd(state_->sentinel);
+    state_->sentinel = -1;
+    state_->closed = true;
+}
+
+inline std::string Process::type_name() const {
+    using role = detail::process_state::role;
+    if (state_ && state_->kind == role::main) {
+        return "_MainProcess";
+    }
+    if (state_ && state_->kind == role::parent) {
+        return "_ParentProcess";
+    }
+    std::string full = detail::demangle(typeid(*this).name());
+    // Python's type(self).__name__ has no namespace: keep the last component
+    // (outside any template argument list).
+    int depth = 0;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < full.size(); ++i) {
+        const char c = full[i];
+        if (c == '<') {
+            ++depth;
+        } else if (c == '>') {
+            --depth;
+        } else if (c == ':' && depth == 0 && i + 1 < full.size() && full[i + 1] == ':') {
+            start = i + 2;
+        }
+    }
+    return full.substr(start);
+}
+
+inline std::string Process::name() const {
+    check_handle();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->name.empty()) {
+        std::string n = type_name() + "-";
+        for (std::size_t i = 0; i < state_->identity.size(); ++i) {
+            n += (i ? ":" : "") + std::to_string(state_->identity[i]);
+        }
+        state_->name = std::move(n);
+    }
+    return state_->name;
+}
+
+inline std::optional<pid_t> Process::pid() const {
+    check_not_closed();
+    if (state_ == detail::globals().current) {
+        return ::getpid();
+    }
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (!state_->started) {
+        return std::nullopt;
+    }
+    return state_->pid;
+}
+
+inline std::optional<int> Process::exitcode() {
+    check_not_closed();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->poll_locked();
+}
+
+inline int Process::sentinel() const {
+    check_not_closed();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (!state_->started || state_->kind != detail::process_state::role::child) {
+        throw std::invalid_argument("Process.sentinel: process not started");
+    }
+    return state_->sentinel;
+}
+
+inline std::string Process::repr() const {
+    if (!state_) {
+        return "<Process moved-from>";
+    }
+    using role = detail::process_state::role;
+    std::ostringstream out;
+    std::optional<int> code;
+    std::string status;
+    const bool is_current = state_ == detail::globals().current;
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (is_current || state_->kind != role::child) {
+            status = "started";
+        } else if (state_->closed) {
+            status = "closed";
+        } else if (state_->parent_pid != ::getpid()) {
+            status = "unknown";
+        } else if (!state_->started) {
+            status = "initial";
+        } else {
+            code = state_->poll_locked();
+            status = code ? "stopped" : "started";
+        }
+    }
+    out << '<' << type_name() << " name='" << name() << "'";
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (state_->kind == role::child && state_->started && !is_current &&
+            state_->parent_pid == ::getpid()) {
+            out << " pid=" << state_->pid;
+        }
+        if (state_->kind == role::child) {
+            out << " parent=" << state_->parent_pid;
+        } else {
+            out << " parent=None";
+        }
+    }
+    out << ' ' << status;
+    if (code) {
+        out << " exitcode=" << detail::exitcode_name(*code);
+    }
+    if (state_->daemon) {
+        out << " daemon";
+    }
+    out << '>';
+    return out.str();
+}
+
+}  // namespace multiprocessing
+
+#endif  // MULTIPROCESSING_PROCESS_HPP
