@@ -13,6 +13,7 @@
 #include <multiprocessing/exceptions.hpp>
 #include <multiprocessing/process.hpp>
 #include <multiprocessing/reduction.hpp>
+#include <multiprocessing/shared_memory.hpp>
 #include <multiprocessing/sharedctypes.hpp>
 #include <multiprocessing/synchronize.hpp>
 #include <multiprocessing/version.hpp>
