@@ -258,6 +258,9 @@ public:
     template <class Predicate, class Rep, class Period>
     bool wait_for(Predicate predicate, std::chrono::duration<Rep, Period> timeout) {
         const detail::deadline until = detail::deadline_after(timeout);
+        if (!until) {
+            return wait_for(std::move(predicate));  // too long to count: no time-out
+        }
         bool result = predicate();
         while (!result) {
             const auto left = *until - detail::clock::now();
