@@ -13,6 +13,9 @@
 #include <multiprocessing/exceptions.hpp>
 #include <multiprocessing/process.hpp>
 #include <multiprocessing/reduction.hpp>
+#include <multiprocessing/shared_memory.hpp>
+#include <multiprocessing/sharedctypes.hpp>
+#include <multiprocessing/synchronize.hpp>
 #include <multiprocessing/version.hpp>
 
 #endif  // MULTIPROCESSING_HPP

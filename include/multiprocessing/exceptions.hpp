@@ -63,6 +63,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Python: threading.BrokenBarrierError (raised by Barrier.wait once the
+/// barrier is broken or reset). Not a ProcessError, as in Python, where it
+/// derives from RuntimeError.
+class BrokenBarrierError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// Python: EOFError (raised by Connection.recv when the other end is closed).
 class EOFError : public std::runtime_error {
 public:
