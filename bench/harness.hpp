@@ -16,7 +16,7 @@
 //
 //     bench_process --list
 //     bench_process [--workload NAME] [--impl NAME] [--iterations N]
-//                   [--repeat R] [--warmup W] [--json]
+//                   [--repeat R] [--warmup W] [--interleave K] [--json]
 //
 // No timing is ever asserted here: the numbers are for reading.
 #ifndef MULTIPROCESSING_BENCH_HARNESS_HPP
@@ -83,13 +83,14 @@ namespace detail {
 inline void usage(const char* argv0) {
     std::printf(
         "usage: %s [--list] [--workload NAME] [--impl NAME] [--iterations N]\n"
-        "          [--repeat R] [--warmup W] [--json]\n"
+        "          [--repeat R] [--warmup W] [--interleave K] [--json]\n"
         "  --list        list workloads and implementations, then exit\n"
         "  --workload    run only this workload (may be repeated)\n"
         "  --impl        run only this implementation (may be repeated)\n"
         "  --iterations  iterations per measurement (default: the workload's own)\n"
         "  --repeat      measurements per implementation (default 1)\n"
         "  --warmup      untimed iterations before the first measurement (default 3)\n"
+        "  --interleave  implementations of a workload take turns, K iterations each\n"
         "  --json        one JSON object per measurement\n",
         argv0);
 }
@@ -108,6 +109,20 @@ inline bool selected(const std::vector<std::string>& wanted, const std::string& 
     return wanted.empty() || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
 }
 
+inline void report(const entry& e, std::size_t n, double seconds, bool json) {
+    if (json) {
+        std::printf(
+            "{\"workload\": \"%s\", \"impl\": \"%s\", \"iterations\": %zu, "
+            "\"seconds\": %.9g}\n",
+            e.workload.c_str(), e.impl.c_str(), n, seconds);
+    } else {
+        std::printf("%-24s %-16s %6zu iterations  %10.6f s  %10.4f ms/iteration\n",
+                    e.workload.c_str(), e.impl.c_str(), n, seconds,
+                    seconds * 1e3 / static_cast<double>(n));
+    }
+    std::fflush(stdout);
+}
+
 }  // namespace detail
 
 /// The benchmark program's main(): parses the options, runs what is selected.
@@ -117,6 +132,7 @@ inline int main(int argc, char** argv) {
     std::size_t iterations = 0;  // 0: each workload's default
     std::size_t repeat = 1;
     std::size_t warmup = 3;
+    std::size_t interleave = 0;  // 0: each implementation runs its iterations in one go
     bool json = false;
     bool list = false;
     for (int i = 1; i < argc; ++i) {
@@ -138,6 +154,9 @@ inline int main(int argc, char** argv) {
             ++i;
         } else if (arg == "--warmup" && has_value && detail::parse_count(argv[i + 1], warmup)) {
             ++i;
+        } else if (arg == "--interleave" && has_value &&
+                   detail::parse_count(argv[i + 1], interleave)) {
+            ++i;
         } else if (arg == "--help" || arg == "-h") {
             detail::usage(argv[0]);
             return 0;
@@ -156,40 +175,64 @@ inline int main(int argc, char** argv) {
         return 0;
     }
 
-    int ran = 0;
+    // Group the selected entries by workload, in registration order.
+    std::vector<std::vector<const entry*>> groups;
     for (const auto& e : registry()) {
         if (!detail::selected(workloads, e.workload) || !detail::selected(impls, e.impl)) {
             continue;
         }
-        const std::size_t n = iterations ? iterations : e.default_iterations;
-        try {
-            if (warmup) {
-                e.run(warmup);
-            }
-            for (std::size_t r = 0; r < repeat; ++r) {
-                const double seconds = e.run(n);
-                if (json) {
-                    std::printf(
-                        "{\"workload\": \"%s\", \"impl\": \"%s\", \"iterations\": %zu, "
-                        "\"seconds\": %.9g}\n",
-                        e.workload.c_str(), e.impl.c_str(), n, seconds);
-                } else {
-                    std::printf("%-24s %-16s %6zu iterations  %10.6f s  %10.4f ms/iteration\n",
-                                e.workload.c_str(), e.impl.c_str(), n, seconds,
-                                seconds * 1e3 / static_cast<double>(n));
-                }
-                std::fflush(stdout);
-            }
-        } catch (const std::exception& ex) {
-            std::fprintf(stderr, "%s/%s failed: %s\n", e.workload.c_str(), e.impl.c_str(),
-                         ex.what());
-            return 1;
+        auto g = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& v) { return v.front()->workload == e.workload; });
+        if (g == groups.end()) {
+            groups.push_back({&e});
+        } else {
+            g->push_back(&e);
         }
-        ++ran;
     }
-    if (ran == 0) {
+    if (groups.empty()) {
         std::fprintf(stderr, "%s: nothing selected (see --list)\n", argv[0]);
         return 2;
+    }
+
+    for (const auto& group : groups) {
+        const std::size_t n = iterations ? iterations : group.front()->default_iterations;
+        // Without --interleave, each implementation runs its n iterations in
+        // one go; with it, the implementations take turns, `chunk` iterations
+        // at a time, so a burst of load on the machine hits them alike.
+        const std::size_t chunk = interleave ? interleave : n;
+        const entry* current = nullptr;
+        try {
+            for (const entry* e : group) {
+                current = e;
+                if (warmup) {
+                    e->run(warmup);
+                }
+            }
+            for (std::size_t r = 0; r < repeat; ++r) {
+                std::vector<double> seconds(group.size(), 0.0);
+                if (interleave) {
+                    for (std::size_t done = 0; done < n; done += chunk) {
+                        const std::size_t k = std::min(chunk, n - done);
+                        for (std::size_t i = 0; i < group.size(); ++i) {
+                            current = group[i];
+                            seconds[i] += group[i]->run(k);
+                        }
+                    }
+                } else {
+                    for (std::size_t i = 0; i < group.size(); ++i) {
+                        current = group[i];
+                        seconds[i] = group[i]->run(n);
+                    }
+                }
+                for (std::size_t i = 0; i < group.size(); ++i) {
+                    detail::report(*group[i], n, seconds[i], json);
+                }
+            }
+        } catch (const std::exception& ex) {
+            std::fprintf(stderr, "%s/%s failed: %s\n", current->workload.c_str(),
+                         current->impl.c_str(), ex.what());
+            return 1;
+        }
     }
     return 0;
 }

@@ -6,9 +6,11 @@ run and prints them side by side, with ratios.
     python3 bench/run.py --build build
 
 Every implementation of every workload is measured --repeat times, in
-interleaved rounds (ours, raw, Python fork, Python spawn, then again), each
+rounds (ours and raw, Python fork, Python spawn, then again), each
 measurement in a fresh process after a few untimed warm-up iterations; the
-table shows the median per-iteration time (spread with --verbose).
+table shows the median per-iteration time (spread with --verbose). Within a
+measurement, ours and raw take turns every --interleave iterations, so a
+burst of load on the machine hits both alike.
 
 Adding a workload: a C++ function registered with BENCH_WORKLOAD in a
 bench/bench_<name>.cpp, a Python function registered with @workload in
@@ -92,11 +94,14 @@ def run_json(cmd):
     return results
 
 
-def measure_cpp(binary, workload, impl, iterations, warmup):
-    [r] = run_json([binary, "--workload", workload, "--impl", impl,
-                    "--iterations", str(iterations), "--warmup", str(warmup),
-                    "--repeat", "1", "--json"])
-    return r["seconds"] / r["iterations"]
+def measure_cpp(binary, workload, impls, iterations, warmup, interleave):
+    """One measurement of each C++ impl, interleaved: {impl: seconds per iteration}."""
+    cmd = [binary, "--workload", workload, "--iterations", str(iterations),
+           "--warmup", str(warmup), "--interleave", str(interleave), "--repeat", "1", "--json"]
+    for impl in impls:
+        cmd += ["--impl", impl]
+    results = run_json(cmd)
+    return {r["impl"]: r["seconds"] / r["iterations"] for r in results}
 
 
 def measure_python(python, workload, context, iterations, warmup):
@@ -156,6 +161,9 @@ def main():
                              "(default: fork,spawn; empty: C++ only)")
     parser.add_argument("--python", default=sys.executable,
                         help="the Python to compare with (default: this one)")
+    parser.add_argument("--interleave", type=int, default=10,
+                        help="the C++ implementations take turns, this many iterations "
+                             "each (default 10; 0: one after the other)")
     parser.add_argument("--stat", choices=("median", "min"), default="median",
                         help="how the measurements are summarised (default: median)")
     parser.add_argument("--verbose", "-v", action="store_true",
@@ -197,16 +205,18 @@ def main():
     for w in selected:
         binary = find_binary(args.build, w.binary)
         n = args.iterations or w.iterations
-        impls = [("ours", lambda i=w.ours: measure_cpp(binary, w.name, i, n, args.warmup))]
+        cpp = {w.ours: "ours"}
         if w.raw:
-            impls.append(("raw", lambda: measure_cpp(binary, w.name, w.raw, n, args.warmup)))
-        for ctx in (w.python_contexts if contexts is None else contexts):
-            impls.append(("py " + ctx, lambda c=ctx: measure_python(
-                args.python, w.name, c, n, args.warmup)))
-        samples = {label: [] for label, _ in impls}
-        for _ in range(args.repeat):  # interleaved, so drift hits every column alike
-            for label, fn in impls:
-                samples[label].append(fn())
+            cpp[w.raw] = "raw"
+        py_contexts = w.python_contexts if contexts is None else contexts
+        samples = {label: [] for label in list(cpp.values()) + ["py " + c for c in py_contexts]}
+        for _ in range(args.repeat):  # rounds, so drift hits every column alike
+            for impl, seconds in measure_cpp(binary, w.name, list(cpp), n, args.warmup,
+                                             args.interleave).items():
+                samples[cpp[impl]].append(seconds)
+            for ctx in py_contexts:
+                samples["py " + ctx].append(
+                    measure_python(args.python, w.name, ctx, n, args.warmup))
         value = {label: stat(s) for label, s in samples.items()}
         if args.verbose:
             for label, s in samples.items():
