@@ -31,6 +31,7 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 namespace bench {
@@ -64,6 +65,19 @@ double time_it(F&& f) {
     f();
     const auto t1 = std::chrono::steady_clock::now();
     return std::chrono::duration<double>(t1 - t0).count();
+}
+
+/// CPU seconds used so far by this process and its reaped children
+/// (getrusage: self plus children). The children's share counts once they
+/// have been waited for, which every workload does before it returns.
+inline double cpu_seconds() {
+    auto total = [](int who) {
+        rusage ru{};
+        ::getrusage(who, &ru);
+        return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+    };
+    return total(RUSAGE_SELF) + total(RUSAGE_CHILDREN);
 }
 
 /// Keeps the optimiser from discarding a value.
@@ -109,16 +123,16 @@ inline bool selected(const std::vector<std::string>& wanted, const std::string& 
     return wanted.empty() || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
 }
 
-inline void report(const entry& e, std::size_t n, double seconds, bool json) {
+inline void report(const entry& e, std::size_t n, double seconds, double cpu, bool json) {
     if (json) {
         std::printf(
             "{\"workload\": \"%s\", \"impl\": \"%s\", \"iterations\": %zu, "
-            "\"seconds\": %.9g}\n",
-            e.workload.c_str(), e.impl.c_str(), n, seconds);
+            "\"seconds\": %.9g, \"cpu_seconds\": %.9g}\n",
+            e.workload.c_str(), e.impl.c_str(), n, seconds, cpu);
     } else {
-        std::printf("%-24s %-16s %6zu iterations  %10.6f s  %10.4f ms/iteration\n",
+        std::printf("%-24s %-16s %6zu iterations  %10.6f s  %10.4f ms/iteration  (cpu %.4f ms)\n",
                     e.workload.c_str(), e.impl.c_str(), n, seconds,
-                    seconds * 1e3 / static_cast<double>(n));
+                    seconds * 1e3 / static_cast<double>(n), cpu * 1e3 / static_cast<double>(n));
     }
     std::fflush(stdout);
 }
@@ -210,22 +224,27 @@ inline int main(int argc, char** argv) {
             }
             for (std::size_t r = 0; r < repeat; ++r) {
                 std::vector<double> seconds(group.size(), 0.0);
+                std::vector<double> cpu(group.size(), 0.0);
                 if (interleave) {
                     for (std::size_t done = 0; done < n; done += chunk) {
                         const std::size_t k = std::min(chunk, n - done);
                         for (std::size_t i = 0; i < group.size(); ++i) {
                             current = group[i];
+                            const double c0 = cpu_seconds();
                             seconds[i] += group[i]->run(k);
+                            cpu[i] += cpu_seconds() - c0;
                         }
                     }
                 } else {
                     for (std::size_t i = 0; i < group.size(); ++i) {
                         current = group[i];
+                        const double c0 = cpu_seconds();
                         seconds[i] = group[i]->run(n);
+                        cpu[i] = cpu_seconds() - c0;
                     }
                 }
                 for (std::size_t i = 0; i < group.size(); ++i) {
-                    detail::report(*group[i], n, seconds[i], json);
+                    detail::report(*group[i], n, seconds[i], cpu[i], json);
                 }
             }
         } catch (const std::exception& ex) {

@@ -101,7 +101,8 @@ def measure_cpp(binary, workload, impls, iterations, warmup, interleave):
     for impl in impls:
         cmd += ["--impl", impl]
     results = run_json(cmd)
-    return {r["impl"]: r["seconds"] / r["iterations"] for r in results}
+    return {r["impl"]: (r["seconds"] / r["iterations"], r["cpu_seconds"] / r["iterations"])
+            for r in results}
 
 
 def measure_python(python, workload, context, iterations, warmup):
@@ -198,7 +199,8 @@ def main():
         for ctx in (w.python_contexts if contexts is None else contexts):
             if ctx not in all_contexts:
                 all_contexts.append(ctx)
-    header = (["workload", "ours"] + ["py %s" % c for c in all_contexts] + ["raw", "ours/raw"]
+    header = (["workload", "ours"] + ["py %s" % c for c in all_contexts]
+              + ["raw", "ours/raw", "ours/raw cpu"]
               + ["py %s/ours" % c for c in all_contexts])
     rows = []
     notes = []
@@ -210,10 +212,12 @@ def main():
             cpp[w.raw] = "raw"
         py_contexts = w.python_contexts if contexts is None else contexts
         samples = {label: [] for label in list(cpp.values()) + ["py " + c for c in py_contexts]}
+        cpu = {label: [] for label in cpp.values()}
         for _ in range(args.repeat):  # rounds, so drift hits every column alike
-            for impl, seconds in measure_cpp(binary, w.name, list(cpp), n, args.warmup,
-                                             args.interleave).items():
+            for impl, (seconds, cpu_seconds) in measure_cpp(
+                    binary, w.name, list(cpp), n, args.warmup, args.interleave).items():
                 samples[cpp[impl]].append(seconds)
+                cpu[cpp[impl]].append(cpu_seconds)
             for ctx in py_contexts:
                 samples["py " + ctx].append(
                     measure_python(args.python, w.name, ctx, n, args.warmup))
@@ -223,11 +227,16 @@ def main():
                 print("%s  %-9s %s  (min %s, median %s, max %s)" % (
                     w.name, label, " ".join(fmt_ms(x) for x in s), fmt_ms(min(s)),
                     fmt_ms(statistics.median(s)), fmt_ms(max(s))))
+            for label, s in cpu.items():
+                print("%s  %-9s %s  (CPU time, parent and children)" % (
+                    w.name, label, " ".join(fmt_ms(x) for x in s)))
         ours = value["ours"]
         raw = value.get("raw")
         py = [value.get("py " + c) for c in all_contexts]
+        cpu_ratio = (fmt_ratio(stat(cpu["ours"]), stat(cpu["raw"])) if "raw" in cpu else "-")
         rows.append([w.title + " (x%d)" % n, fmt_ms(ours)] + [fmt_ms(v) for v in py]
-                    + [fmt_ms(raw), fmt_ratio(ours, raw)] + [fmt_ratio(v, ours) for v in py])
+                    + [fmt_ms(raw), fmt_ratio(ours, raw), cpu_ratio]
+                    + [fmt_ratio(v, ours) for v in py])
         if w.raw_title:
             notes.append(w.raw_title)
     if args.verbose:
@@ -235,6 +244,8 @@ def main():
     print_table(header, rows)
     for note in notes:
         print(note)
+    print("ours/raw cpu: the same ratio in CPU time (parent and children), "
+          "less sensitive to other load")
 
 if __name__ == "__main__":
     main()
