@@ -1,65 +1,71 @@
-// Benchmark: a Value<int> incremented under its lock by two processes (ops/s).
-// Python equivalent: bench/bench_sharedctypes.py.
+// multiprocessing-cpp benchmarks: a Value<int> incremented under its lock by
+// two processes. Python's equivalent (bench/py_workloads.py):
 //
-// Build and run (standalone; not part of the CMake build):
-//   g++ -O2 -std=c++17 -Iinclude bench/bench_sharedctypes.cpp -o /tmp/bench_sharedctypes -pthread
-//   /tmp/bench_sharedctypes [increments per process]
+//     def worker(v, n):
+//         for _ in range(n):
+//             with v.get_lock():
+//                 v.value += 1
+//
+// One iteration is one increment; each of the two processes does half.
+// Implementations: "ours" (the Python loop line for line: lock, read, write)
+// and "ours_get_obj" (the C++ way: lock, then ++ on the shared int itself).
+#include "harness.hpp"
 #include <multiprocessing.hpp>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
+#include <stdexcept>
 
 namespace mp = multiprocessing;
 
 namespace {
 
-// The Python loop, line for line: `with v.get_lock(): v.value += 1`.
-void python_style(mp::Value<int> v, long n) {
-    for (long i = 0; i < n; ++i) {
+void python_style(mp::Value<int> v, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
         std::lock_guard<mp::RLock> g(v.get_lock());
         v.set_value(v.value() + 1);
     }
 }
 
-// The C++ way: one lock, then the shared int itself.
-void direct(mp::Value<int> v, long n) {
+void get_obj_style(mp::Value<int> v, std::size_t n) {
     auto& lock = v.get_lock();
     int& x = v.get_obj();
-    for (long i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
         std::lock_guard<mp::RLock> g(lock);
         ++x;
     }
 }
 
-template <class F>
-double run(const char* label, F body, long n) {
+template <void (*Body)(mp::Value<int>, std::size_t)>
+double two_processes(std::size_t n) {
     mp::Value<int> v(0);
     mp::Barrier start(3);
-    auto worker = [&](long count) {
+    const std::size_t half = n / 2;
+    auto worker = [&](std::size_t count) {
         start.wait();
-        body(v, count);
+        Body(v, count);
     };
-    mp::Process a(worker, n), b(worker, n);
+    mp::Process a(worker, half), b(worker, n - half);
     a.start();
     b.start();
-    start.wait();
-    const auto t0 = std::chrono::steady_clock::now();
-    a.join();
-    b.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double ops = static_cast<double>(2 * n) / secs;
-    std::printf("%-44s %12.0f increments/s  (value %d, expected %ld)\n", label, ops, v.value(),
-                2 * n);
-    return ops;
+    const double seconds = bench::time_it([&] {
+        start.wait();
+        a.join();
+        b.join();
+    });
+    if (v.value() != static_cast<int>(n)) {
+        throw std::runtime_error("lost increments");
+    }
+    return seconds;
 }
+
+BENCH_WORKLOAD("value_increment", "ours",
+               "Value<int>: lock_guard(get_lock()); set_value(value()+1)", 1000000,
+               two_processes<python_style>);
+BENCH_WORKLOAD("value_increment", "ours_get_obj", "Value<int>: lock_guard(get_lock()); ++get_obj()",
+               1000000, two_processes<get_obj_style>);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const long n = argc > 1 ? std::atol(argv[1]) : 2000000;
-    run("C++ Value<int>, 2 processes, python style", python_style, n);
-    run("C++ Value<int>, 2 processes, lock + get_obj", direct, n);
+    return bench::main(argc, argv);
 }

@@ -42,6 +42,32 @@ def process_start_join(ctx, n):
     return time.perf_counter() - t0
 
 
+def value_increment_worker(v, start, n):
+    start.wait()
+    for _ in range(n):
+        with v.get_lock():
+            v.value += 1
+
+
+@workload("value_increment")
+def value_increment(ctx, n):
+    v = ctx.Value("i", 0)
+    start = ctx.Barrier(3)
+    half = n // 2
+    procs = [ctx.Process(target=value_increment_worker, args=(v, start, c))
+             for c in (half, n - half)]
+    for p in procs:
+        p.start()
+    t0 = time.perf_counter()
+    start.wait()
+    for p in procs:
+        p.join()
+    seconds = time.perf_counter() - t0
+    if v.value != n:
+        raise RuntimeError("lost increments: %d of %d" % (v.value, n))
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))

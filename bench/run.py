@@ -39,6 +39,7 @@ class Workload:
     raw: str = ""        # the C++ impl that is the floor (empty: none)
     raw_title: str = ""  # how the floor is described under the table
     python_contexts: tuple = ("fork", "spawn")
+    interleave: bool = True  # False where one iteration is too small to time alone
 
 
 WORKLOADS = [
@@ -49,6 +50,16 @@ WORKLOADS = [
         iterations=300,
         raw="raw_fork",
         raw_title="raw = fork(); _exit(0) in the child; waitpid() in the parent",
+    ),
+    Workload(
+        name="value_increment",
+        title="Value<int> += 1 under its lock, 2 processes",
+        binary="bench_sharedctypes",
+        iterations=1000000,
+        raw="ours_get_obj",
+        raw_title="raw = the same lock, then ++ on the shared int (get_obj())",
+        python_contexts=("fork",),
+        interleave=False,
     ),
     # Next: pipe_round_trip (bench_connection), queue_throughput
     # (bench_queues), pool_map (bench_pool): same shape.
@@ -215,7 +226,8 @@ def main():
         cpu = {label: [] for label in cpp.values()}
         for _ in range(args.repeat):  # rounds, so drift hits every column alike
             for impl, (seconds, cpu_seconds) in measure_cpp(
-                    binary, w.name, list(cpp), n, args.warmup, args.interleave).items():
+                    binary, w.name, list(cpp), n, args.warmup,
+                    args.interleave if w.interleave else 0).items():
                 samples[cpp[impl]].append(seconds)
                 cpu[cpp[impl]].append(cpu_seconds)
             for ctx in py_contexts:
