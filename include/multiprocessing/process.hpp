@@ -330,9 +330,11 @@ public:
     }
 
     /// Python: start(). Forks the child, which calls run(). Throws
-    /// ProcessError when started twice, when this object was created by
-    /// another process, or from a daemon process (which may not have
-    /// children); std::system_error if fork() fails.
+    /// ProcessError when started twice (also when two threads race to start
+    /// it: one wins), when this object was created by another process, or
+    /// from a daemon process (which may not have children);
+    /// std::invalid_argument once closed; std::system_error if fork() (or the
+    /// descriptor for the sentinel) fails, with no child left behind.
     void start();
 
     /// Python: join(). Blocks until the child ends. Throws ProcessError if the
@@ -350,15 +352,18 @@ public:
     /// the child when it has ended).
     bool is_alive();
 
-    /// Python: terminate(). Sends SIGTERM; nothing if the child already ended.
+    /// Python: terminate(). Sends SIGTERM; nothing if the child already
+    /// ended. Throws ProcessError before start() or when this process is not
+    /// the child's parent; std::invalid_argument once closed.
     void terminate() { send_signal(SIGTERM, "terminate"); }
 
-    /// Python: kill(). Sends SIGKILL; nothing if the child already ended.
+    /// Python: kill(). Sends SIGKILL; otherwise as terminate().
     void kill() { send_signal(SIGKILL, "kill"); }
 
-    /// Python: close(). Releases the sentinel descriptor; afterwards most
-    /// methods throw std::invalid_argument ("process object is closed").
-    /// Throws std::invalid_argument while the child is still running.
+    /// Python: close(). Releases the sentinel descriptor; afterwards all but
+    /// name(), daemon(), authkey() and repr() throw std::invalid_argument
+    /// ("process object is closed"). Allowed before start(), as in Python;
+    /// throws std::invalid_argument while the child is still running.
     void close();
 
     /// Python: name. "Process-1", "Process-2", ... counted per creating
@@ -412,9 +417,10 @@ public:
         state_->authkey = std::move(key);
     }
 
-    /// Python: sentinel. A descriptor that becomes readable when the child
-    /// ends (for poll/select or connection::wait). Owned by this object:
-    /// valid until close(). Throws std::invalid_argument before start().
+    /// Python: sentinel. A close-on-exec descriptor that becomes readable
+    /// when the child ends (for poll/select or connection::wait): a pidfd, or
+    /// a pipe where pidfd_open is missing. Owned by this object: valid until
+    /// close(). Throws std::invalid_argument before start() or once closed.
     int sentinel() const;
 
     /// Python: repr(p), e.g. <Process name='Process-1' pid=1234 parent=1233 started>.
@@ -642,6 +648,7 @@ inline void format_head(char (&out)[512], const char* prefix, const std::string&
         }
         // Another thread of the parent may have held a sibling's lock at the
         // fork: that thread does not exist here, so the lock is made anew.
+        new (&g.current->mutex) std::mutex();
         for (const auto& sibling : g.children) {
             if (sibling != state) {
                 new (&sibling->mutex) std::mutex();

@@ -703,10 +703,10 @@ TEST_CASE("misuse raises Python's errors, in every build", "[process]") {
                     "Process.start: daemonic processes are not allowed to have children"});
     }
     SECTION("a child using a process object of its parent") {
-        mp_test::report_pipe rp;
         gate release;
         mp::Process sibling([&release] { release.wait(); });
         sibling.start();
+        mp_test::report_pipe rp;  // made after the sibling started: it holds no write end
         mp::Process p([&] {
             const auto expect = [&rp](const char* what, const std::function<void()>& f) {
                 try {
