@@ -30,6 +30,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -63,33 +64,49 @@ struct ProcessOptions {
 
 namespace detail {
 
+/// A descriptor the library owns in this process (a child's sentinel), shared
+/// by the state and any thread polling it, so close() cannot pull it from
+/// under a concurrent join(). Registered in globals().sentinel_owners, so a
+/// new child closes it: no child holds its siblings' sentinels.
+struct sentinel_fd {
+    int fd = -1;
+    sentinel_fd() = default;
+    sentinel_fd(const sentinel_fd&) = delete;
+    sentinel_fd& operator=(const sentinel_fd&) = delete;
+    /// Takes globals().mutex: never let the last reference go while holding it.
+    ~sentinel_fd();
+};
+
 /// Everything known about one process, shared by the Process object, the
 /// registry of children, and any handle returned by active_children().
 /// A Process object may die before its child does; this outlives both.
+/// Lock order: globals().mutex before a state's mutex.
 struct process_state {
     enum class role { child, main, parent };
 
-    std::mutex mutex;  // guards pid, exitcode, sentinel, closed against other threads
+    std::mutex mutex;  // guards everything below that changes after construction
     role kind = role::child;
     std::vector<int> identity;  // (1,) for Process-1, (1, 2) for Process-1:2
     std::string name;           // empty until asked for: the default depends on the class
+    std::string class_name;     // type(self).__name__, fixed by start() for handles
     bool daemon = false;
     std::string authkey;
     pid_t parent_pid = 0;  // the process that created (and may start) this object
     pid_t pid = 0;         // 0 until started
     bool started = false;
     bool closed = false;
-    std::optional<int> exitcode;  // set once the child has been reaped
-    int sentinel = -1;            // pidfd (or pipe read end): readable when the child ends
+    std::optional<int> exitcode;            // set once the child has been reaped
+    std::shared_ptr<sentinel_fd> sentinel;  // pidfd (or pipe read end): readable when it ends
 
     process_state() = default;
     process_state(const process_state&) = delete;
     process_state& operator=(const process_state&) = delete;
-    ~process_state();
 
     /// Non-blocking waitpid; records the exit code. Caller holds `mutex`.
+    /// Only the creating process may reap: anywhere else (a copy inherited
+    /// by a child) it reports what is known.
     std::optional<int> poll_locked() {
-        if (exitcode || !started || kind != role::child) {
+        if (exitcode || !started || kind != role::child || parent_pid != ::getpid()) {
             return exitcode;
         }
         int status = 0;
@@ -100,8 +117,9 @@ struct process_state {
         if (r == pid) {
             exitcode = exitcode_from_status(status);
         } else if (r < 0 && errno == ECHILD) {
-            // Someone else reaped it (a SIGCHLD handler set to SIG_IGN, or a
-            // stray waitpid(-1)): the exit status is lost, as in Python.
+            // Someone else reaped it (SIGCHLD set to SIG_IGN, or a stray
+            // waitpid(-1)): the exit status is lost. Python would report the
+            // child alive forever; 255 lets join() return.
             exitcode = 255;
         }
         return exitcode;
@@ -111,31 +129,43 @@ struct process_state {
     /// code, or nothing on time-out. Waiting happens on the sentinel without
     /// the lock, so several threads may join one process.
     std::optional<int> wait(const deadline& until) {
-        int fd;
+        std::shared_ptr<sentinel_fd> held;  // keeps the descriptor open while polling it
         {
             std::lock_guard<std::mutex> lock(mutex);
             if (auto code = poll_locked()) {
                 return code;
             }
-            fd = sentinel;
+            held = sentinel;
         }
+        const int fd = held ? held->fd : -1;
         for (;;) {
-            if (!wait_readable(fd, until)) {
+            if (fd >= 0 && !wait_readable(fd, until)) {
                 std::lock_guard<std::mutex> lock(mutex);
                 return poll_locked();
             }
-            std::lock_guard<std::mutex> lock(mutex);
-            if (auto code = poll_locked()) {
-                return code;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (auto code = poll_locked()) {
+                    return code;
+                }
             }
-            // The pipe fallback can signal early when the child exec()s:
-            // poll the child until it really ends or the deadline passes.
+            // No usable sentinel (the /dev/null fallback, or the pipe
+            // fallback signalling early when the child exec()s): poll the
+            // child until it really ends or the deadline passes.
             if (until && clock::now() >= *until) {
                 return std::nullopt;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     }
+};
+
+/// Python's util.register_after_fork: functions run in every new child
+/// before its target (in registration order). One that throws ends the
+/// child with exit code 1 after a report on stderr.
+struct after_fork_entry {
+    const void* key;
+    std::function<void()> fn;
 };
 
 /// The per-process state of the module (Python's module globals in process.py).
@@ -146,24 +176,30 @@ struct process_globals {
     std::unique_ptr<Process> parent_handle;             // empty in the main process
     int counter = 0;                                    // Python's _process_counter
     std::set<std::shared_ptr<process_state>> children;  // started, not yet known to have ended
-    std::set<process_state*>
-        sentinel_owners;           // states holding a descriptor: closed in new children
-    std::vector<int> private_fds;  // this process's own descriptors, closed in children
+    std::set<sentinel_fd*> sentinel_owners;  // descriptors of this process: closed in new children
+    std::vector<int> private_fds;            // this process's own descriptors, closed in children
+    std::vector<after_fork_entry> after_fork;
     bool atexit_registered = false;
 };
 
 /// Never destroyed: it must outlive every static Process and the atexit handler.
 inline process_globals& globals();
 
-inline process_state::~process_state() {
-    if (sentinel >= 0) {
+inline sentinel_fd::~sentinel_fd() {
+    if (fd >= 0) {
         {
             std::lock_guard<std::mutex> lock(globals().mutex);
             globals().sentinel_owners.erase(this);
         }
-        close_fd(sentinel);
+        close_fd(fd);
     }
 }
+
+/// Python: multiprocessing.util.register_after_fork(obj, func). `key`
+/// identifies the registration for unregister_after_fork().
+inline void register_after_fork(const void* key, std::function<void()> fn);
+/// Removes the functions registered under `key`.
+inline void unregister_after_fork(const void* key);
 
 /// The target and its arguments, stored like std::thread stores them.
 struct target_base {
@@ -217,7 +253,14 @@ inline constexpr bool is_process_like_v =
     std::is_base_of_v<Process, std::decay_t<T>> ||
     std::is_same_v<std::decay_t<T>, ProcessOptions> || std::is_same_v<std::decay_t<T>, handle_tag>;
 
-[[noreturn]] inline void child_main(Process& self) noexcept;
+/// What start() hands to the child side of fork().
+struct child_launch {
+    sigset_t mask;                // the signal mask to restore once the child is set up
+    int close_fds[2] = {-1, -1};  // start()'s descriptors the child must not keep
+    int keep_fd = -1;             // the fallback sentinel pipe's write end: the child's own
+};
+
+[[noreturn]] inline void child_main(Process& self, const child_launch& launch) noexcept;
 inline void exit_function() noexcept;
 
 }  // namespace detail
@@ -287,9 +330,11 @@ public:
     }
 
     /// Python: start(). Forks the child, which calls run(). Throws
-    /// ProcessError when started twice, when this object was created by
-    /// another process, or from a daemon process (which may not have
-    /// children); std::system_error if fork() fails.
+    /// ProcessError when started twice (also when two threads race to start
+    /// it: one wins), when this object was created by another process, or
+    /// from a daemon process (which may not have children);
+    /// std::invalid_argument once closed; std::system_error if fork() (or the
+    /// descriptor for the sentinel) fails, with no child left behind.
     void start();
 
     /// Python: join(). Blocks until the child ends. Throws ProcessError if the
@@ -307,15 +352,18 @@ public:
     /// the child when it has ended).
     bool is_alive();
 
-    /// Python: terminate(). Sends SIGTERM; nothing if the child already ended.
+    /// Python: terminate(). Sends SIGTERM; nothing if the child already
+    /// ended. Throws ProcessError before start() or when this process is not
+    /// the child's parent; std::invalid_argument once closed.
     void terminate() { send_signal(SIGTERM, "terminate"); }
 
-    /// Python: kill(). Sends SIGKILL; nothing if the child already ended.
+    /// Python: kill(). Sends SIGKILL; otherwise as terminate().
     void kill() { send_signal(SIGKILL, "kill"); }
 
-    /// Python: close(). Releases the sentinel descriptor; afterwards most
-    /// methods throw std::invalid_argument ("process object is closed").
-    /// Throws std::invalid_argument while the child is still running.
+    /// Python: close(). Releases the sentinel descriptor; afterwards all but
+    /// name(), daemon(), authkey() and repr() throw std::invalid_argument
+    /// ("process object is closed"). Allowed before start(), as in Python;
+    /// throws std::invalid_argument while the child is still running.
     void close();
 
     /// Python: name. "Process-1", "Process-2", ... counted per creating
@@ -333,11 +381,13 @@ public:
     /// and may not have children of its own.
     bool daemon() const {
         check_handle();
+        std::lock_guard<std::mutex> lock(state_->mutex);
         return state_->daemon;
     }
     /// Python: daemon = flag. Throws ProcessError once started.
     void set_daemon(bool daemonic) {
         check_handle();
+        std::lock_guard<std::mutex> lock(state_->mutex);
         if (state_->started) {
             throw ProcessError("Process.daemon: process has already started");
         }
@@ -357,17 +407,20 @@ public:
     /// the main process); used by Listener/Client authentication.
     std::string authkey() const {
         check_handle();
+        std::lock_guard<std::mutex> lock(state_->mutex);
         return state_->authkey;
     }
     /// Python: authkey = bytes.
     void set_authkey(std::string key) {
         check_handle();
+        std::lock_guard<std::mutex> lock(state_->mutex);
         state_->authkey = std::move(key);
     }
 
-    /// Python: sentinel. A descriptor that becomes readable when the child
-    /// ends (for poll/select or connection::wait). Owned by this object:
-    /// valid until close(). Throws std::invalid_argument before start().
+    /// Python: sentinel. A close-on-exec descriptor that becomes readable
+    /// when the child ends (for poll/select or connection::wait): a pidfd, or
+    /// a pipe where pidfd_open is missing. Owned by this object: valid until
+    /// close(). Throws std::invalid_argument before start() or once closed.
     int sentinel() const;
 
     /// Python: repr(p), e.g. <Process name='Process-1' pid=1234 parent=1233 started>.
@@ -384,7 +437,7 @@ protected:
 private:
     friend detail::process_globals& detail::globals();
     friend std::vector<Process> active_children();
-    friend void detail::child_main(Process& self) noexcept;
+    friend void detail::child_main(Process& self, const detail::child_launch& launch) noexcept;
     friend void detail::exit_function() noexcept;
 
     /// A handle to an existing process (active_children(), current_process()).
@@ -398,6 +451,7 @@ private:
     }
     void check_not_closed() const {
         check_handle();
+        std::lock_guard<std::mutex> lock(state_->mutex);
         if (state_->closed) {
             throw std::invalid_argument("process object is closed");
         }
@@ -493,6 +547,26 @@ inline Process* parent_process() {
 
 namespace detail {
 
+inline void register_after_fork(const void* key, std::function<void()> fn) {
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    g.after_fork.push_back(after_fork_entry{key, std::move(fn)});
+}
+
+inline void unregister_after_fork(const void* key) {
+    std::vector<after_fork_entry> removed;  // destroyed after the lock is released
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    for (auto it = g.after_fork.begin(); it != g.after_fork.end();) {
+        if (it->key == key) {
+            removed.push_back(std::move(*it));
+            it = g.after_fork.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 /// Python's util._exit_function(): at the end of a process, terminate daemon
 /// children, then join every child still running.
 inline void exit_function() noexcept {
@@ -509,75 +583,140 @@ inline void exit_function() noexcept {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "multiprocessing: error while joining children at exit: %s\n",
                      e.what());
+    } catch (...) {
+        std::fprintf(stderr, "multiprocessing: error while joining children at exit\n");
     }
     flush_std_streams();
 }
 
-/// The child side of start(): set up the per-process state, run, report, leave.
-/// Never returns into the parent's code, whatever happens.
-[[noreturn]] inline void child_main(Process& self) noexcept {
-    int code = 1;
-    auto& g = globals();
+/// Writes `head` then "Type: message" about the exception being handled to
+/// stderr, after what this process printed so far. Never throws: it runs
+/// where nothing may escape.
+inline void report_current_exception(const char* head) noexcept {
+    flush_std_streams();
+    std::fputs(head, stderr);
     try {
-        auto state = self.state_;
+        std::string type = current_exception_type_name();
+        std::string message;
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            message = e.what();
+        } catch (...) {
+        }
+        std::fprintf(stderr, "%s%s%s\n", type.c_str(), message.empty() ? "" : ": ",
+                     message.c_str());
+    } catch (...) {
+        std::fputs("(exception)\n", stderr);
+    }
+    std::fflush(stderr);
+}
+
+/// "<prefix><name><suffix>" without allocating (it runs in catch handlers).
+inline void format_head(char (&out)[512], const char* prefix, const std::string& name,
+                        const char* suffix) noexcept {
+    std::snprintf(out, sizeof out, "%s%s%s", prefix, name.c_str(), suffix);
+}
+
+/// The child side of start(): set up the per-process state, run, report, leave.
+/// Entered with globals().mutex and the state's mutex held and every signal
+/// blocked (as they were across fork()). Never returns into the parent's
+/// code, whatever happens: an error before the target runs is reported on
+/// stderr and ends the child with exit code 1.
+[[noreturn]] inline void child_main(Process& self, const child_launch& launch) noexcept {
+    auto& g = globals();
+    const auto& state = self.state_;
+    std::vector<after_fork_entry> hooks;
+    try {
+        close_fd(launch.close_fds[0]);
+        close_fd(launch.close_fds[1]);
         // Descriptors of the parent's other children (and the parent's own
         // private ones) are not ours: close them, so no child holds its
-        // siblings' sentinels.
-        for (process_state* s : g.sentinel_owners) {
-            close_fd(s->sentinel);
-            s->sentinel = -1;
+        // siblings' sentinels. Their owners, copied into this process, now
+        // hold -1 and close nothing.
+        for (sentinel_fd* s : g.sentinel_owners) {
+            close_fd(s->fd);
+            s->fd = -1;
         }
         g.sentinel_owners.clear();
         for (int fd : g.private_fds) {
             close_fd(fd);
         }
         g.private_fds.clear();
+        if (launch.keep_fd >= 0) {
+            g.private_fds.push_back(launch.keep_fd);
+        }
+        // Another thread of the parent may have held a sibling's lock at the
+        // fork: that thread does not exist here, so the lock is made anew.
+        new (&g.current->mutex) std::mutex();
+        for (const auto& sibling : g.children) {
+            if (sibling != state) {
+                new (&sibling->mutex) std::mutex();
+            }
+        }
         g.children.clear();
         g.counter = 0;
 
         auto parent = std::make_shared<process_state>();
         parent->kind = process_state::role::parent;
         parent->name = g.current->name;
+        parent->class_name = "_ParentProcess";
         parent->pid = state->parent_pid;
         parent->started = true;
         parent->authkey = g.current->authkey;
-        g.parent_handle.reset(new Process(handle_tag{}, std::move(parent)));
+        auto parent_handle = std::unique_ptr<Process>(new Process(handle_tag{}, std::move(parent)));
+        auto current_handle = std::unique_ptr<Process>(new Process(handle_tag{}, state));
+        hooks = g.after_fork;
 
         state->pid = ::getpid();
         state->started = true;
-        state->sentinel = -1;
+        state->sentinel.reset();
         g.current = state;
-        g.current_handle.reset(new Process(handle_tag{}, state));
+        // The old handles stay alive (never freed): code of the parent may
+        // hold a reference to current_process() and use it in the child.
+        (void)g.current_handle.release();
+        (void)g.parent_handle.release();
+        g.current_handle = std::move(current_handle);
+        g.parent_handle = std::move(parent_handle);
         g.atexit_registered = false;  // atexit handlers of the parent do not run here
     } catch (...) {
-        std::fprintf(stderr, "multiprocessing: failed to set up child process %d: %s\n",
-                     static_cast<int>(::getpid()), current_exception_type_name().c_str());
-        flush_std_streams();
+        char head[512];
+        std::snprintf(head, sizeof head, "multiprocessing: failed to set up child process %d: ",
+                      static_cast<int>(::getpid()));
+        report_current_exception(head);
         ::_exit(1);
     }
-    g.mutex.unlock();  // locked by the parent across fork()
+    state->mutex.unlock();  // both locked by the parent across fork()
+    g.mutex.unlock();
+    ::pthread_sigmask(SIG_SETMASK, &launch.mask, nullptr);
+
+    int code = 1;
+    try {
+        for (auto& hook : hooks) {
+            hook.fn();
+        }
+    } catch (...) {
+        char head[512];
+        format_head(head, "multiprocessing: failed to set up child process ", state->name,
+                    " (an after-fork function failed): ");
+        report_current_exception(head);
+        ::_exit(1);
+    }
 
     try {
         self.run();
         code = 0;
     } catch (const SystemExit& e) {
-        if (!e.message().empty()) {
-            std::cerr << e.message() << std::endl;
-        }
         code = e.code();
-    } catch (const std::exception& e) {
-        std::string name;
-        try {
-            name = self.name();
-        } catch (...) {
+        if (!e.message().empty()) {
+            std::fprintf(stderr, "%s\n", e.message().c_str());
         }
-        const std::string type = current_exception_type_name();
-        std::cerr << "Process " << name << ":\n" << type << ": " << e.what() << std::endl;
-        code = 1;
     } catch (...) {
-        std::cerr << "Process " << self.name() << ":\n"
-                  << current_exception_type_name() << std::endl;
+        // Python: "Process Process-1:" then the traceback.
         code = 1;
+        char head[512];
+        format_head(head, "Process ", state->name, ":\n");
+        report_current_exception(head);
     }
     exit_function();
     flush_std_streams();
@@ -589,71 +728,101 @@ inline void exit_function() noexcept {
 inline void Process::start() {
     check_not_closed();
     auto& g = detail::globals();
-    if (state_->kind != detail::process_state::role::child || state_->started) {
+    if (state_->kind != detail::process_state::role::child) {
         throw ProcessError("Process.start: cannot start a process twice");
+    }
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (state_->started) {
+            throw ProcessError("Process.start: cannot start a process twice");
+        }
     }
     if (state_->parent_pid != ::getpid()) {
         throw ProcessError(
             "Process.start: can only start a process object created by current process");
     }
-    if (g.current->daemon) {
+    if (current_process().daemon()) {
         throw ProcessError("Process.start: daemonic processes are not allowed to have children");
     }
     detail::cleanup_children();
     const bool use_pidfd = detail::have_pidfd();
-    // Without pidfd, the sentinel is a pipe whose write end only the child holds.
-    int pipe_fds[2] = {-1, -1};
-    if (!use_pidfd && ::pipe2(pipe_fds, O_CLOEXEC) < 0) {
-        detail::throw_errno("Process.start: pipe2");
-    }
-    (void)name();  // fix the default name now, while the dynamic type is known
+    // Fix the default name and the class name now, while the dynamic type is known.
+    const std::string cls = type_name();
+    (void)name();
+    // Everything the parent must record after fork() is allocated before it,
+    // so nothing after fork() can fail and leave a child nobody knows about.
+    auto sentinel = std::make_shared<detail::sentinel_fd>();
+    std::set<std::shared_ptr<detail::process_state>> child_slot{state_};
+    std::set<detail::sentinel_fd*> owner_slot{sentinel.get()};
     detail::flush_std_streams();
 
-    pid_t pid;
-    {
-        detail::signal_block blocked;
-        std::unique_lock<std::mutex> lock(g.mutex);
-        if (!g.atexit_registered) {
+    detail::signal_block blocked;
+    std::unique_lock<std::mutex> lock(g.mutex);
+    std::unique_lock<std::mutex> state_lock(state_->mutex);
+    if (state_->started) {  // another thread won the race to start it
+        throw ProcessError("Process.start: cannot start a process twice");
+    }
+    state_->class_name = cls;
+    if (!g.atexit_registered) {
+        if (std::atexit([] { detail::exit_function(); }) == 0) {
             g.atexit_registered = true;
-            std::atexit([] { detail::exit_function(); });
         }
-        pid = ::fork();
-        if (pid == 0) {
-            detail::close_fd(pipe_fds[0]);
-            if (pipe_fds[1] >= 0) {
-                g.private_fds.push_back(pipe_fds[1]);
-            }
-            lock.release();  // child_main unlocks once the state is reset
-            blocked.restore();
-            detail::child_main(*this);
+    }
+    // Made under the lock, so a child forked by another thread cannot inherit them.
+    // With pidfd, a descriptor is reserved now so that the sentinel cannot
+    // fail for lack of descriptors once the child exists. Without, the
+    // sentinel is a pipe whose write end only the child holds.
+    detail::child_launch launch;
+    launch.mask = blocked.saved();
+    int reserve = -1;
+    int pipe_fds[2] = {-1, -1};
+    if (use_pidfd) {
+        reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (reserve < 0) {
+            detail::throw_errno("Process.start: open");
         }
+        launch.close_fds[0] = reserve;
+    } else {
+        if (::pipe2(pipe_fds, O_CLOEXEC) < 0) {
+            detail::throw_errno("Process.start: pipe2");
+        }
+        launch.close_fds[0] = pipe_fds[0];
+        launch.keep_fd = pipe_fds[1];
+    }
+
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        detail::child_main(*this, launch);  // never returns
+    }
+    if (pid < 0) {
         const int fork_errno = errno;
-        lock.unlock();
-        blocked.restore();
-        if (pid < 0) {
-            detail::close_fd(pipe_fds[0]);
-            detail::close_fd(pipe_fds[1]);
-            detail::throw_errno("Process.start: fork", fork_errno);
-        }
+        detail::close_fd(reserve);
+        detail::close_fd(pipe_fds[0]);
+        detail::close_fd(pipe_fds[1]);
+        detail::throw_errno("Process.start: fork", fork_errno);
     }
-    detail::close_fd(pipe_fds[1]);
-    int sentinel = use_pidfd ? detail::pidfd_open(pid) : pipe_fds[0];
-    if (sentinel < 0) {
-        // pidfd_open failed for this child (descriptor limit?): fall back to
-        // a descriptor that is always readable, and poll waitpid instead.
-        sentinel = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (use_pidfd) {
+        detail::close_fd(reserve);  // frees the slot pidfd_open takes
+        sentinel->fd = detail::pidfd_open(pid);
+    } else {
+        detail::close_fd(pipe_fds[1]);
+        sentinel->fd = pipe_fds[0];
     }
-    {
-        std::lock_guard<std::mutex> lock(state_->mutex);
-        state_->pid = pid;
-        state_->started = true;
-        state_->sentinel = sentinel;
+    if (sentinel->fd < 0) {
+        // pidfd_open failed all the same: fall back to a descriptor that is
+        // always readable; join() then polls waitpid.
+        sentinel->fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    std::lock_guard<std::mutex> lock(g.mutex);
-    if (sentinel >= 0) {
-        g.sentinel_owners.insert(state_.get());
+    state_->pid = pid;
+    state_->started = true;
+    state_->sentinel = sentinel;
+    state_lock.unlock();
+    if (sentinel->fd >= 0) {
+        g.sentinel_owners.insert(owner_slot.extract(owner_slot.begin()));
     }
-    g.children.insert(state_);
+    g.children.insert(child_slot.extract(child_slot.begin()));
+    lock.unlock();
+    blocked.restore();
 }
 
 inline void Process::join_until(const detail::deadline& until) {
@@ -667,8 +836,13 @@ inline void Process::join_until(const detail::deadline& until) {
         const pid_t ppid = state_->pid;
         const int fd = detail::pidfd_open(ppid);
         if (fd >= 0) {
-            if (::getppid() == ppid) {
-                detail::wait_readable(fd, until);
+            try {
+                if (::getppid() == ppid) {
+                    detail::wait_readable(fd, until);
+                }
+            } catch (...) {
+                detail::close_fd(fd);
+                throw;
             }
             detail::close_fd(fd);
             return;
@@ -679,13 +853,16 @@ inline void Process::join_until(const detail::deadline& until) {
         return;
     }
     check_child("join", "join");
-    if (!state_->started) {
-        throw ProcessError("Process.join: can only join a started process");
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (!state_->started) {
+            throw ProcessError("Process.join: can only join a started process");
+        }
     }
     if (state_->wait(until)) {
         auto& g = detail::globals();
         std::lock_guard<std::mutex> lock(g.mutex);
-        g.children.erase(state_);
+        g.children.erase(state_);  // *this still holds the state: nothing destroyed here
     }
 }
 
@@ -721,6 +898,7 @@ inline void Process::send_signal(int sig, const char* what) {
     if (state_->kind != detail::process_state::role::child) {
         throw ProcessError(std::string("Process.") + what + ": can only signal a child process");
     }
+    check_child(what, what);
     std::lock_guard<std::mutex> lock(state_->mutex);
     if (!state_->started) {
         throw ProcessError(std::string("Process.") + what + ": process has not been started");
@@ -733,27 +911,25 @@ inline void Process::send_signal(int sig, const char* what) {
 
 inline void Process::close() {
     check_handle();
-    if (state_->closed) {
-        return;
-    }
     if (state_->kind != detail::process_state::role::child) {
         throw ProcessError("Process.close: can only close a child process object");
     }
-    {
-        std::lock_guard<std::mutex> lock(state_->mutex);
-        if (state_->started && !state_->poll_locked()) {
-            throw std::invalid_argument(
-                "Cannot close a process while it is still running. You should first call "
-                "join() or terminate().");
-        }
-    }
+    // Released after both locks: the last reference closes the descriptor,
+    // which takes the globals lock.
+    std::shared_ptr<detail::sentinel_fd> doomed;
     auto& g = detail::globals();
     std::lock_guard<std::mutex> lock(g.mutex);
-    g.children.erase(state_);
-    g.sentinel_owners.erase(state_.get());
     std::lock_guard<std::mutex> state_lock(state_->mutex);
-    detail::close_fd(state_->sentinel);
-    state_->sentinel = -1;
+    if (state_->closed) {
+        return;
+    }
+    if (state_->started && !state_->poll_locked()) {
+        throw std::invalid_argument(
+            "Cannot close a process while it is still running. You should first call "
+            "join() or terminate().");
+    }
+    g.children.erase(state_);
+    doomed = std::move(state_->sentinel);
     state_->closed = true;
 }
 
@@ -765,6 +941,12 @@ inline std::string Process::type_name() const {
     if (state_ && state_->kind == role::parent) {
         return "_ParentProcess";
     }
+    if (state_) {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (!state_->class_name.empty()) {
+            return state_->class_name;  // a handle: the class of the original object
+        }
+    }
     std::string full = detail::demangle(typeid(*this).name());
     // Python's type(self).__name__ has no namespace: keep the last component
     // (outside any template argument list).
@@ -772,9 +954,9 @@ inline std::string Process::type_name() const {
     std::size_t start = 0;
     for (std::size_t i = 0; i < full.size(); ++i) {
         const char c = full[i];
-        if (c == '<') {
+        if (c == '<' || c == '(') {
             ++depth;
-        } else if (c == '>') {
+        } else if (c == '>' || c == ')') {
             --depth;
         } else if (c == ':' && depth == 0 && i + 1 < full.size() && full[i + 1] == ':') {
             start = i + 2;
@@ -785,9 +967,17 @@ inline std::string Process::type_name() const {
 
 inline std::string Process::name() const {
     check_handle();
+    std::string cls;
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (!state_->name.empty()) {
+            return state_->name;
+        }
+    }
+    cls = type_name();
     std::lock_guard<std::mutex> lock(state_->mutex);
     if (state_->name.empty()) {
-        std::string n = type_name() + "-";
+        std::string n = cls + "-";
         for (std::size_t i = 0; i < state_->identity.size(); ++i) {
             n += (i ? ":" : "") + std::to_string(state_->identity[i]);
         }
@@ -817,10 +1007,11 @@ inline std::optional<int> Process::exitcode() {
 inline int Process::sentinel() const {
     check_not_closed();
     std::lock_guard<std::mutex> lock(state_->mutex);
-    if (!state_->started || state_->kind != detail::process_state::role::child) {
+    if (!state_->started || state_->kind != detail::process_state::role::child ||
+        !state_->sentinel) {
         throw std::invalid_argument("Process.sentinel: process not started");
     }
-    return state_->sentinel;
+    return state_->sentinel->fd;
 }
 
 inline std::string Process::repr() const {
@@ -828,37 +1019,34 @@ inline std::string Process::repr() const {
         return "<Process moved-from>";
     }
     using role = detail::process_state::role;
-    std::ostringstream out;
     std::optional<int> code;
     std::string status;
     const bool is_current = state_ == detail::globals().current;
-    {
-        std::lock_guard<std::mutex> lock(state_->mutex);
-        if (is_current || state_->kind != role::child) {
-            status = "started";
-        } else if (state_->closed) {
-            status = "closed";
-        } else if (state_->parent_pid != ::getpid()) {
-            status = "unknown";
-        } else if (!state_->started) {
-            status = "initial";
-        } else {
-            code = state_->poll_locked();
-            status = code ? "stopped" : "started";
-        }
+    const std::string cls = type_name();
+    const std::string nm = name();
+    std::ostringstream out;
+    out << '<' << cls << " name='" << nm << "'";
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (is_current) {
+        status = "started";
+    } else if (state_->closed) {
+        status = "closed";
+    } else if (state_->kind != role::child || state_->parent_pid != ::getpid()) {
+        status = "unknown";
+    } else if (!state_->started) {
+        status = "initial";
+    } else {
+        code = state_->poll_locked();
+        status = code ? "stopped" : "started";
     }
-    out << '<' << type_name() << " name='" << name() << "'";
-    {
-        std::lock_guard<std::mutex> lock(state_->mutex);
-        if (state_->kind == role::child && state_->started && !is_current &&
-            state_->parent_pid == ::getpid()) {
-            out << " pid=" << state_->pid;
-        }
-        if (state_->kind == role::child) {
-            out << " parent=" << state_->parent_pid;
-        } else {
-            out << " parent=None";
-        }
+    // Python prints pid= while a Popen object exists: started here, not closed.
+    if (state_->kind == role::child && state_->started && !is_current && !state_->closed) {
+        out << " pid=" << state_->pid;
+    }
+    if (state_->kind == role::child) {
+        out << " parent=" << state_->parent_pid;
+    } else {
+        out << " parent=None";
     }
     out << ' ' << status;
     if (code) {

@@ -194,6 +194,8 @@ public:
     ~signal_block() { restore(); }
     signal_block(const signal_block&) = delete;
     signal_block& operator=(const signal_block&) = delete;
+    /// The mask in force before this object blocked everything.
+    const sigset_t& saved() const noexcept { return old_; }
     void restore() noexcept {
         if (active_) {
             ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
