@@ -727,3 +727,124 @@ TEST_CASE("Queue: producers and consumers killed at random points, many rounds",
     REQUIRE(intact(q.get(5s)));
     REQUIRE(q.empty());
 }
+
+// ------------------------------------------------------------ seed examples
+
+TEST_CASE("seed 001-05: the reader gets 1, 2, 3 then Empty; full() false, empty() true",
+          "[queues][seed-001-05]") {
+    mp::Queue<int> q;
+    mp_test::report_pipe pipe;
+    mp::Process pw(
+        [](mp::Queue<int> qq) {
+            for (int i : {1, 2, 3}) {
+                qq.put(i);
+            }
+        },
+        q);
+    mp::Process pr(
+        [&pipe](mp::Queue<int> qq) {
+            for (;;) {
+                try {
+                    pipe.write_line(std::to_string(qq.get(false)));
+                } catch (const mp::Empty&) {
+                    pipe.write_line("empty");
+                    return;
+                }
+            }
+        },
+        q);
+    pw.start();
+    pw.join(30s);
+    pr.start();
+    pr.join(30s);
+    pipe.close_write();
+    REQUIRE(pipe.read_all_lines() == std::vector<std::string>{"1", "2", "3", "empty"});
+    REQUIRE_FALSE(q.full());
+    REQUIRE(q.empty());
+    // The tutorial itself prints the same.
+    const auto out = mp_test::run_program(mp_test::example_path("seed_001_05_queue_get_nowait"));
+    REQUIRE(out.exit_status == 0);
+    REQUIRE(out.output.find("读取到消息： 3\n读取消息完毕\nfalse\ntrue\n执行主进程") !=
+            std::string::npos);
+}
+
+namespace {
+
+struct Greeting {
+    std::string word;
+    int n = 0;
+    template <class Archive>
+    void serialize(Archive& ar) {
+        ar(word, n);
+    }
+};
+
+class Myprocess : public mp::Process {
+public:
+    Myprocess(mp::Queue<Greeting> q, int n) : q_(std::move(q)), n_(n) {}
+    void run() override { q_.put(Greeting{"hello", n_}); }
+
+private:
+    mp::Queue<Greeting> q_;
+    int n_;
+};
+
+}  // namespace
+
+TEST_CASE("seed 002-03: three Process subclasses put into one Queue; the parent gets one from each",
+          "[queues][seed-002-03]") {
+    mp::Queue<Greeting> q;
+    std::vector<std::unique_ptr<Myprocess>> list;
+    for (int i = 0; i < 3; ++i) {
+        list.push_back(std::make_unique<Myprocess>(q, i));
+        list.back()->start();
+    }
+    std::set<int> ns;
+    for (int i = 0; i < 3; ++i) {
+        const Greeting g = q.get(30s);
+        REQUIRE(g.word == "hello");
+        ns.insert(g.n);
+    }
+    REQUIRE(ns == std::set<int>{0, 1, 2});
+    for (auto& p : list) {
+        p->join(30s);
+        REQUIRE(p->exitcode() == 0);
+    }
+    REQUIRE(q.empty());
+}
+
+TEST_CASE("seed 004-06: bounded Queue(5), get(timeout) until the timeout",
+          "[queues][seed-004-06]") {
+    mp::Queue<std::string> q(5);
+    mp_test::report_pipe pipe;
+    mp::Process p1(
+        [](mp::Queue<std::string> qq) {
+            for (const char* image : {"1.png", "2.png", "3.png", "4.png"}) {
+                qq.put(image);
+            }
+        },
+        q);
+    mp::Process p2(
+        [&pipe](mp::Queue<std::string> qq) {
+            for (;;) {
+                try {
+                    pipe.write_line(qq.get(300ms) + " 保存成功");
+                } catch (const mp::Empty&) {
+                    pipe.write_line("timeout");
+                    return;
+                }
+            }
+        },
+        q);
+    p1.start();
+    p2.start();
+    p1.join(30s);
+    p2.join(30s);
+    REQUIRE(p1.exitcode() == 0);
+    REQUIRE(p2.exitcode() == 0);
+    pipe.close_write();
+    REQUIRE(pipe.read_all_lines() == std::vector<std::string>{"1.png 保存成功", "2.png 保存成功",
+                                                              "3.png 保存成功", "4.png 保存成功",
+                                                              "timeout"});
+    REQUIRE(q.maxsize() == 5);
+}
