@@ -451,8 +451,12 @@ public:
                 partial.resize(old + len);
                 const std::size_t first_part =
                     std::min<std::size_t>(len, cap_bytes - static_cast<std::size_t>(payload_at));
-                std::memcpy(&partial[old], base + payload_at, first_part);
-                std::memcpy(&partial[old + first_part], base, len - first_part);
+                if (first_part != 0) {
+                    std::memcpy(&partial[old], base + payload_at, first_part);
+                }
+                if (len > first_part) {
+                    std::memcpy(&partial[old + first_part], base, len - first_part);
+                }
             }
             if (last) {
                 take({r.pos + units, r.count + 1, false});
@@ -617,15 +621,21 @@ private:
         const std::size_t at = static_cast<std::size_t>(((pos + 1) % cap) * ring_layout::unit);
         const std::size_t cap_bytes = static_cast<std::size_t>(cap) * ring_layout::unit;
         const std::size_t first = std::min(bytes.size(), cap_bytes - at);
-        std::memcpy(base + at, bytes.data(), first);
-        std::memcpy(base, bytes.data() + first, bytes.size() - first);
+        if (first != 0) {
+            std::memcpy(base + at, bytes.data(), first);
+        }
+        if (bytes.size() > first) {
+            std::memcpy(base, bytes.data() + first, bytes.size() - first);
+        }
     }
 
     /// The writer's one store that makes a chunk visible; wakes a sleeping reader.
     void publish(const ring_word& w) noexcept {
         ring_header* h = hdr();
         h->wword.store(w.pack(), std::memory_order_seq_cst);
-        if (h->data_waiting.load(std::memory_order_seq_cst) != 0) {
+        // One wake per sleep: the flag is cleared by whoever wakes the sleeper.
+        if (h->data_waiting.load(std::memory_order_seq_cst) != 0 &&
+            h->data_waiting.exchange(0, std::memory_order_seq_cst) != 0) {
             h->data_seq.fetch_add(1, std::memory_order_seq_cst);
             futex_wake_all(&h->data_seq);
         }
@@ -635,13 +645,16 @@ private:
     void take(const ring_word& r) noexcept {
         ring_header* h = hdr();
         h->rword.store(r.pack(), std::memory_order_seq_cst);
-        if (h->space_waiting.load(std::memory_order_seq_cst) != 0) {
+        if (h->space_waiting.load(std::memory_order_seq_cst) != 0 &&
+            h->space_waiting.exchange(0, std::memory_order_seq_cst) != 0) {
             h->space_seq.fetch_add(1, std::memory_order_seq_cst);
             futex_wake_all(&h->space_seq);
         }
     }
 
-    static constexpr int spin_rounds = 4000;
+    // About 25 us on a current x86 core: long enough to catch a reply from a
+    // process running on another core, short enough not to steal a loaded CPU.
+    static constexpr int spin_rounds = 1000;
 
     /// Writer: waits until `units` are free (0: until the reader takes
     /// anything, for maxsize). Refreshes the cached head. False on time-out.
