@@ -99,6 +99,37 @@ double ours_large(std::size_t ring) {
     return static_cast<double>(bytes) / dt / 1e9;
 }
 
+// The ring alone, bytes in and out (no codec): what Queue<T> costs once
+// reduction.hpp copies less.
+double ring_large(std::size_t ring) {
+    mp::detail::shm_ring q(ring, 0);
+    const long n = large_n;
+    mp::Process p(
+        [n](mp::detail::shm_ring qq) {
+            std::string msg(mib, 'x');
+            for (long i = 0; i < n; ++i) {
+                msg[0] = static_cast<char>(i);
+                qq.put_bytes(msg, mp::detail::wait_spec::forever());
+            }
+        },
+        q);
+    const auto t0 = clk::now();
+    p.start();
+    std::size_t bytes = 0;
+    std::vector<char> buf(mib);
+    for (long i = 0; i < n; ++i) {
+        q.get_bytes(
+            [&](std::string_view v) {
+                std::memcpy(buf.data(), v.data(), v.size());
+                bytes += v.size();
+            },
+            mp::detail::wait_spec::forever());
+    }
+    const double dt = seconds_since(t0);
+    p.join();
+    return static_cast<double>(bytes) / dt / 1e9;
+}
+
 double ours_2p2c() {
     mp::Queue<std::int64_t> q;
     mp::Queue<std::int64_t> done;
@@ -301,6 +332,8 @@ int main(int argc, char** argv) {
                 best_of([] { return ours_large(mib); }));
     std::printf("large 1 MiB, 8 MiB ring (GB/s)    %10.2f            %10.2f\n",
                 best_of([] { return ours_large(8 * mib); }), best_of(boost_large));
+    std::printf("large, ring alone, 8 MiB (GB/s)   %10.2f\n",
+                best_of([] { return ring_large(8 * mib); }));
     std::fflush(stdout);
     std::printf("small 2p->2c (M msg/s)            %10.2f            %10.2f\n",
                 best_of(ours_2p2c) / 1e6, best_of([] { return boost_small(2, 2); }) / 1e6);
