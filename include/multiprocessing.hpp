@@ -12,6 +12,7 @@
 #include <multiprocessing/context.hpp>
 #include <multiprocessing/exceptions.hpp>
 #include <multiprocessing/process.hpp>
+#include <multiprocessing/queues.hpp>
 #include <multiprocessing/reduction.hpp>
 #include <multiprocessing/shared_memory.hpp>
 #include <multiprocessing/sharedctypes.hpp>
