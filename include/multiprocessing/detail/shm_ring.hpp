@@ -49,6 +49,7 @@
 #define MULTIPROCESSING_DETAIL_SHM_RING_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/futex.hpp>
 #include <multiprocessing/detail/posix.hpp>
 
 #include <algorithm>
@@ -74,65 +75,6 @@
 #include <unistd.h>
 
 namespace multiprocessing::detail {
-
-// ---------------------------------------------------------------- futexes
-
-/// FUTEX_WAIT_BITSET on a shared (not process-private) word until `until`
-/// (absolute, CLOCK_MONOTONIC) or forever. Returns false on time-out.
-inline bool futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                       const deadline& until) {
-    timespec ts{};
-    timespec* tsp = nullptr;
-    if (until) {
-        const auto ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(until->time_since_epoch()).count();
-        if (ns <= 0) {
-            return false;
-        }
-        ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-        ts.tv_nsec = static_cast<long>(ns % 1000000000);
-        tsp = &ts;
-    }
-    const long r = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET,
-                             expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
-    if (r == 0) {
-        return true;
-    }
-    if (errno == ETIMEDOUT) {
-        return false;
-    }
-    if (errno == EAGAIN || errno == EINTR) {
-        return true;  // the word changed, or a signal: the caller re-checks
-    }
-    throw_errno("Queue: futex wait");
-}
-
-/// FUTEX_WAKE every waiter of a shared word.
-inline void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr,
-              nullptr, 0);
-}
-
-/// One iteration of a busy-wait: tells the CPU (and its sibling thread) we spin.
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
-}
-
-/// Absolute CLOCK_MONOTONIC timespec for pthread_mutex_clocklock.
-inline timespec monotonic_timespec(clock::time_point t) noexcept {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-    if (ns < 0) {
-        ns = 0;
-    }
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(ns % 1000000000);
-    return ts;
-}
 
 // ---------------------------------------------------------------- layout
 
@@ -492,7 +434,7 @@ public:
                 if (unfinished == 1) {
                     h->tasks_seq.fetch_add(1, std::memory_order_seq_cst);
                     if (h->join_waiters.load(std::memory_order_seq_cst) != 0) {
-                        futex_wake_all(&h->tasks_seq);
+                        futex_wake_all(h->tasks_seq);
                     }
                 }
                 return true;
@@ -513,7 +455,7 @@ public:
             if (unfinished_tasks() == 0) {
                 return true;
             }
-            if (!futex_wait(&h->tasks_seq, seq, until) && unfinished_tasks() != 0) {
+            if (!futex_wait(h->tasks_seq, seq, until) && unfinished_tasks() != 0) {
                 return false;
             }
         }
@@ -637,7 +579,7 @@ private:
         if (h->data_waiting.load(std::memory_order_seq_cst) != 0 &&
             h->data_waiting.exchange(0, std::memory_order_seq_cst) != 0) {
             h->data_seq.fetch_add(1, std::memory_order_seq_cst);
-            futex_wake_all(&h->data_seq);
+            futex_wake_all(h->data_seq);
         }
     }
 
@@ -648,7 +590,7 @@ private:
         if (h->space_waiting.load(std::memory_order_seq_cst) != 0 &&
             h->space_waiting.exchange(0, std::memory_order_seq_cst) != 0) {
             h->space_seq.fetch_add(1, std::memory_order_seq_cst);
-            futex_wake_all(&h->space_seq);
+            futex_wake_all(h->space_seq);
         }
     }
 
@@ -686,7 +628,7 @@ private:
                 h->space_waiting.store(0, std::memory_order_relaxed);
                 return true;
             }
-            const bool woke = futex_wait(&h->space_seq, seq, wait.until);
+            const bool woke = futex_wait(h->space_seq, seq, wait.until);
             h->space_waiting.store(0, std::memory_order_relaxed);
             if (ready()) {
                 return true;
@@ -727,7 +669,7 @@ private:
                 h->data_waiting.store(0, std::memory_order_relaxed);
                 return true;
             }
-            const bool woke = futex_wait(&h->data_seq, seq, until);
+            const bool woke = futex_wait(h->data_seq, seq, until);
             h->data_waiting.store(0, std::memory_order_relaxed);
             if (ready()) {
                 return true;

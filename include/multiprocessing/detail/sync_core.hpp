@@ -9,6 +9,7 @@
 #define MULTIPROCESSING_DETAIL_SYNC_CORE_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/futex.hpp>
 #include <multiprocessing/detail/posix.hpp>
 #include <multiprocessing/exceptions.hpp>
 
@@ -56,61 +57,6 @@ std::shared_ptr<S> make_shared_anonymous(const std::string& who, A&&... args) {
     auto mem = map_shared_anonymous(sizeof(S), who);
     S* s = ::new (mem.get()) S(std::forward<A>(args)...);
     return std::shared_ptr<S>(std::move(mem), s);
-}
-
-// ---------------------------------------------------------------------------
-// Futex
-
-using futex_word = std::atomic<std::uint32_t>;
-static_assert(sizeof(futex_word) == sizeof(std::uint32_t) && futex_word::is_always_lock_free,
-              "a futex word must be a plain 32-bit integer");
-
-/// steady_clock's epoch is CLOCK_MONOTONIC's on Linux: a deadline as a timespec.
-inline timespec to_monotonic_timespec(clock::time_point t) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-    if (ns < 0) {
-        ns = 0;
-    }
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(ns % 1000000000);
-    return ts;
-}
-
-/// Sleeps while `word == expected`, until woken or `until` passes. Returns
-/// false only on time-out; spurious returns are possible (callers loop).
-inline bool futex_wait(futex_word& word, std::uint32_t expected, const deadline& until) {
-    timespec ts{};
-    timespec* tsp = nullptr;
-    if (until) {
-        ts = to_monotonic_timespec(*until);
-        tsp = &ts;
-    }
-    // Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
-    const long r = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET,
-                             expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
-    if (r == 0 || errno == EAGAIN || errno == EINTR) {
-        return true;
-    }
-    if (errno == ETIMEDOUT) {
-        return false;
-    }
-    throw_errno("futex(FUTEX_WAIT)");
-}
-
-/// Wakes up to `n` processes sleeping on `word`.
-inline void futex_wake(futex_word& word, int n) noexcept {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, n, nullptr, nullptr,
-              0);
-}
-
-/// A short pause for spin loops.
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
 }
 
 // ---------------------------------------------------------------------------
@@ -199,7 +145,7 @@ struct lock_core {
             }
             if (r == EBUSY) {
                 if (until) {
-                    const timespec ts = to_monotonic_timespec(*until);
+                    const timespec ts = monotonic_timespec(*until);
                     r = ::pthread_mutex_clocklock(&mutex, CLOCK_MONOTONIC, &ts);
                 } else {
                     r = ::pthread_mutex_lock(&mutex);
