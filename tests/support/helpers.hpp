@@ -117,6 +117,34 @@ private:
     std::string buffer_;
 };
 
+/// In a child: drop our copy of the pipe's write end, then block until every
+/// other writer has closed it (EOF). A "gate": the parent opens it by closing
+/// its own write end. Also returns if the parent dies.
+inline void wait_for_release(report_pipe& gate) {
+    gate.close_write();
+    char c;
+    for (;;) {
+        const ssize_t n = ::read(gate.read_fd(), &c, 1);
+        if (n == 0 || (n < 0 && errno != EINTR)) {
+            return;
+        }
+    }
+}
+
+/// Joins `p` for at most `limit`; a child still running then is killed and
+/// -999 returned, so a broken test fails instead of hanging. Otherwise the
+/// child's exit code.
+template <class Process>
+int join_bounded(Process& p, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    p.join(limit);
+    if (!p.exitcode()) {
+        p.kill();
+        p.join();
+        return -999;
+    }
+    return *p.exitcode();
+}
+
 /// What a program printed and how it ended.
 struct program_result {
     int exit_status = -1;    // exit code, or -N after signal N

@@ -28,18 +28,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// In a child: drop our copy of the release pipe's write end, then block
-/// until the parent closes its own (EOF). Also unblocks if the parent dies.
-void wait_for_release(mp_test::report_pipe& release) {
-    release.close_write();
-    char c;
-    for (;;) {
-        const ssize_t n = ::read(release.read_fd(), &c, 1);
-        if (n == 0 || (n < 0 && errno != EINTR)) {
-            return;
-        }
-    }
-}
+using mp_test::wait_for_release;
 
 /// Reads `n` lines, each within `timeout`; fewer if one does not come.
 std::vector<std::string> read_lines(mp_test::report_pipe& pipe, std::size_t n,

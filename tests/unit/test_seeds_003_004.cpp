@@ -26,18 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// In a child: wait until the parent closes its write end of `gate`.
-/// The child first closes its own inherited copy, or EOF would never come.
-void wait_for_release(mp_test::report_pipe& gate) {
-    gate.close_write();
-    char c;
-    for (;;) {
-        const ssize_t n = ::read(gate.read_fd(), &c, 1);
-        if (n == 0 || (n < 0 && errno != EINTR)) {
-            return;
-        }
-    }
-}
+using mp_test::wait_for_release;
 
 /// Waits (at most 30 s) until `fd` is readable: for a sentinel, until the child ended.
 bool wait_readable(int fd) {

@@ -17,6 +17,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using mp_test::join_bounded;
+
 bool in_dev_shm(const std::string& name) {
     return ::access(("/dev/shm/" + name).c_str(), F_OK) == 0;
 }
@@ -41,16 +43,6 @@ std::pair<std::string, pid_t> parse(const std::string& out) {
         return {"", 0};
     }
     return {out.substr(n + 5, w - n - 5), static_cast<pid_t>(std::atoi(out.c_str() + w + 10))};
-}
-
-int join_bounded(mp::Process& p) {
-    p.join(60s);
-    if (!p.exitcode()) {
-        p.kill();
-        p.join();
-        return -999;
-    }
-    return *p.exitcode();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Tests for multiprocessing/sharedctypes.hpp.
 #include "support/catch.hpp"
+#include "support/helpers.hpp"
 #include <multiprocessing/process.hpp>
 #include <multiprocessing/sharedctypes.hpp>
 
@@ -13,15 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int join_bounded(mp::Process& p) {
-    p.join(60s);
-    if (!p.exitcode()) {
-        p.kill();
-        p.join();
-        return -999;
-    }
-    return *p.exitcode();
-}
+using mp_test::join_bounded;
 
 struct point {
     double x;

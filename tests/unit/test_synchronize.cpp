@@ -17,6 +17,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using mp_test::join_bounded;
+
 /// A few longs in anonymous shared memory, for children to write to.
 struct shared_longs {
     explicit shared_longs(std::size_t n = 16)
@@ -28,16 +30,6 @@ struct shared_longs {
 };
 
 /// Joins with a bound, killing a child that overstays, and returns its exit code.
-int join_bounded(mp::Process& p, std::chrono::seconds limit = 60s) {
-    p.join(limit);
-    if (!p.exitcode()) {
-        p.kill();
-        p.join();
-        return -999;
-    }
-    return *p.exitcode();
-}
-
 template <class L>
 void counter_test(L lock, int nproc, int iterations) {
     shared_longs counter;
