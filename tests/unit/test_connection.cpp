@@ -1,0 +1,413 @@
+// Tests for multiprocessing/connection.hpp: Connection, Pipe, wait,
+// Listener and Client (including interoperation with Python's).
+#include "support/catch.hpp"
+#include "support/helpers.hpp"
+#include <multiprocessing/connection.hpp>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <sys/time.h>
+#include <thread>
+#include <vector>
+
+namespace mp = multiprocessing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Order {
+    std::string item;
+    std::vector<int> sizes;
+    template <class Archive>
+    void serialize(Archive& ar) {
+        ar(item, sizes);
+    }
+};
+
+int errno_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::system_error& e) {
+        return e.code().value();
+    }
+    return 0;
+}
+
+std::string python_header(std::uint32_t n) {
+    const std::uint32_t be = htonl(n);
+    return std::string(reinterpret_cast<const char*>(&be), 4);
+}
+
+}  // namespace
+
+TEST_CASE("Pipe carries values both ways", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    REQUIRE(a.readable());
+    REQUIRE(a.writable());
+    a.send(42);
+    a.send(std::string("text"));
+    a.send("literal");
+    a.send(std::vector<double>{1.5, 2.5});
+    a.send(Order{"shirt", {38, 40}});
+    REQUIRE(b.recv<int>() == 42);
+    REQUIRE(b.recv<std::string>() == "text");
+    REQUIRE(b.recv<std::string>() == "literal");
+    REQUIRE(b.recv<std::vector<double>>() == std::vector<double>{1.5, 2.5});
+    const auto order = b.recv<Order>();
+    REQUIRE(order.item == "shirt");
+    REQUIRE(order.sizes == std::vector<int>{38, 40});
+    b.send(std::map<std::string, int>{{"k", 7}});
+    REQUIRE(a.recv<std::map<std::string, int>>().at("k") == 7);
+}
+
+TEST_CASE("a child process sends to its parent through a Pipe", "[connection]") {
+    auto [parent_conn, child_conn] = mp::Pipe();
+    mp::Process p([&child_conn] {
+        child_conn.send(std::vector<int>{1, 2, 3});
+        const auto reply = child_conn.recv<std::string>();
+        mp::sys_exit(reply == "thanks" ? 0 : 3);
+    });
+    p.start();
+    REQUIRE(parent_conn.recv<std::vector<int>>() == std::vector<int>{1, 2, 3});
+    parent_conn.send("thanks");
+    p.join(60s);
+    REQUIRE(p.exitcode() == 0);
+}
+
+TEST_CASE("Pipe(false) gives a read end and a write end", "[connection]") {
+    auto [r, w] = mp::Pipe(false);
+    REQUIRE(r.readable());
+    REQUIRE_FALSE(r.writable());
+    REQUIRE(w.writable());
+    REQUIRE_FALSE(w.readable());
+    w.send(5);
+    REQUIRE(r.recv<int>() == 5);
+    REQUIRE_THROWS_WITH(r.send(1), Catch::Contains("connection is read-only"));
+    REQUIRE(errno_of([&] { r.send_bytes("x"); }) == EBADF);
+    REQUIRE_THROWS_WITH(w.recv<int>(), Catch::Contains("connection is write-only"));
+    REQUIRE(errno_of([&] { (void)w.recv_bytes(); }) == EBADF);
+    REQUIRE(errno_of([&] { (void)w.poll(); }) == EBADF);
+}
+
+TEST_CASE("a closed Connection refuses every operation", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    REQUIRE_FALSE(a.closed());
+    const int fd = a.fileno();
+    REQUIRE(fd >= 0);
+    a.close();
+    REQUIRE(a.closed());
+    a.close();  // idempotent, as in Python
+    REQUIRE_THROWS_WITH(a.send(1), Catch::Contains("handle is closed"));
+    REQUIRE(errno_of([&] { (void)a.recv<int>(); }) == EBADF);
+    REQUIRE(errno_of([&] { (void)a.fileno(); }) == EBADF);
+    REQUIRE(errno_of([&] { (void)a.poll(); }) == EBADF);
+    REQUIRE(errno_of([&] { a.send_bytes("x"); }) == EBADF);
+    mp::Connection none;
+    REQUIRE(none.closed());
+    REQUIRE_THROWS_AS(mp::Connection(-1, false, false), std::invalid_argument);
+}
+
+TEST_CASE("recv raises EOFError once the other end is closed and drained", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    b.send(1);
+    b.send_bytes("last");
+    b.close();
+    REQUIRE(a.poll());
+    REQUIRE(a.recv<int>() == 1);
+    REQUIRE(a.recv_bytes() == "last");
+    REQUIRE(a.poll());  // EOF is "something to read", as in Python
+    REQUIRE_THROWS_AS(a.recv<int>(), mp::EOFError);
+    REQUIRE_THROWS_AS(a.recv_bytes(), mp::EOFError);
+    char buf[4];
+    REQUIRE_THROWS_AS(a.recv_bytes_into(buf, sizeof buf), mp::EOFError);
+}
+
+TEST_CASE("sending to a closed peer is an error, never SIGPIPE", "[connection]") {
+    // SIGPIPE's default action would end this test program.
+    REQUIRE(std::signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+    auto [a, b] = mp::Pipe();
+    b.close();
+    const int err = errno_of([&] { a.send(std::string(1 << 20, 'x')); });
+    REQUIRE((err == EPIPE || err == ECONNRESET));
+    REQUIRE(errno_of([&] { a.send_bytes("x"); }) == EPIPE);
+}
+
+TEST_CASE("send_bytes takes offset and size as Python does", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    a.send_bytes("hello world", 6);
+    REQUIRE(b.recv_bytes() == "world");
+    a.send_bytes("hello world", 0, 5);
+    REQUIRE(b.recv_bytes() == "hello");
+    a.send_bytes("");
+    REQUIRE(b.recv_bytes().empty());
+    const std::vector<std::uint8_t> raw{1, 2, 3, 4};
+    a.send_bytes(raw, 1, 2);
+    REQUIRE(b.recv_bytes() == std::string("\x02\x03", 2));
+    const std::vector<std::int32_t> ints{7, 8};
+    a.send_bytes(ints, 4);  // offsets count bytes
+    const std::string got = b.recv_bytes();
+    REQUIRE(got.size() == 4);
+    std::int32_t v = 0;
+    std::memcpy(&v, got.data(), 4);
+    REQUIRE(v == 8);
+    REQUIRE_THROWS_WITH(a.send_bytes("abc", 4), Catch::Contains("buffer length < offset"));
+    REQUIRE_THROWS_WITH(a.send_bytes("abc", 1, 3),
+                        Catch::Contains("buffer length < offset + size"));
+    REQUIRE_FALSE(b.poll());  // nothing was sent by the refused calls
+}
+
+TEST_CASE("recv_bytes over maxlength discards that message and stays usable", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    a.send_bytes(std::string(100, 'x'));
+    a.send_bytes("next");
+    REQUIRE(errno_of([&] { (void)b.recv_bytes(10); }) == EMSGSIZE);
+    REQUIRE(b.recv_bytes(10) == "next");
+    a.send_bytes(std::string(10, 'y'));
+    REQUIRE(b.recv_bytes(10) == std::string(10, 'y'));  // exactly maxlength fits
+    // A large over-long message is discarded too (in chunks, not allocated);
+    // it is larger than the socket buffer, so another thread sends it.
+    std::thread sender([&a] {
+        a.send_bytes(std::string(3000000, 'z'));
+        a.send(99);
+    });
+    REQUIRE_THROWS_WITH(b.recv_bytes(1000), Catch::Contains("bad message length"));
+    REQUIRE(b.recv<int>() == 99);
+    sender.join();
+}
+
+TEST_CASE("recv_bytes_into fills a buffer or raises BufferTooShort", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    std::vector<char> buf(8, '.');
+    a.send_bytes("abc");
+    REQUIRE(b.recv_bytes_into(buf, 2) == 3);
+    REQUIRE(std::string(buf.begin(), buf.end()) == "..abc...");
+    a.send_bytes("0123456789");
+    try {
+        (void)b.recv_bytes_into(buf, 0);
+        FAIL("no BufferTooShort");
+    } catch (const mp::BufferTooShort& e) {
+        REQUIRE(e.message() == "0123456789");  // the whole message, as Python's e.args[0]
+    }
+    a.send_bytes("after");
+    REQUIRE(b.recv_bytes_into(buf) == 5);
+    REQUIRE(std::string(buf.data(), 5) == "after");
+    REQUIRE_THROWS_WITH(b.recv_bytes_into(buf, 9), Catch::Contains("offset too large"));
+    char raw[3];
+    a.send_bytes("xyz");
+    REQUIRE(b.recv_bytes_into(raw, sizeof raw) == 3);
+    REQUIRE(std::string(raw, 3) == "xyz");
+}
+
+TEST_CASE("poll reports whether a message is waiting", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    REQUIRE_FALSE(b.poll());
+    REQUIRE_FALSE(b.poll(20ms));
+    a.send(1);
+    REQUIRE(b.poll());
+    REQUIRE(b.poll(0s));
+    REQUIRE(b.poll(std::nullopt));
+    REQUIRE(b.recv<int>() == 1);
+    REQUIRE_FALSE(b.poll());
+}
+
+TEST_CASE("recv with a timeout raises TimeoutError and consumes nothing", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    REQUIRE_THROWS_AS(b.recv<int>(10ms), mp::TimeoutError);
+    REQUIRE_THROWS_AS(b.recv_bytes(10ms), mp::TimeoutError);
+    a.send(3);
+    REQUIRE(b.recv<int>(10s) == 3);
+    a.send_bytes("b");
+    REQUIRE(b.recv_bytes(10s, 5) == "b");
+}
+
+TEST_CASE("a message of another type or garbage is refused and the stream goes on",
+          "[connection]") {
+    auto [a, b] = mp::Pipe();
+    std::thread sender([&a] {
+        a.send(1.5);
+        a.send_bytes("garbage! garbage! garbage! garbage!");
+        a.send(std::string(1000000, 'q'));  // a large contiguous frame, taken as the wrong type
+        a.send(7);
+    });
+    REQUIRE_THROWS_AS(b.recv<int>(), mp::UnpicklingError);
+    REQUIRE_THROWS_WITH(b.recv<int>(), Catch::Contains("bad magic"));
+    REQUIRE_THROWS_AS(b.recv<std::vector<int>>(), mp::UnpicklingError);
+    REQUIRE(b.recv<int>() == 7);
+    sender.join();
+}
+
+TEST_CASE("large messages go through whole", "[connection][slow]") {
+    const std::size_t size = std::size_t{200} << 20;  // 200 MiB
+    auto [parent_conn, child_conn] = mp::Pipe();
+    mp::Process p([&child_conn, size] {
+        std::string big(size, '\0');
+        for (std::size_t i = 0; i < size; i += 4096) {
+            big[i] = static_cast<char>(i / 4096);
+        }
+        child_conn.send_bytes(big);
+        child_conn.send(big);
+        child_conn.send(std::vector<std::string>{big.substr(0, 1 << 20), "tail"});
+    });
+    p.start();
+    for (int round = 0; round < 2; ++round) {
+        const std::string got =
+            round == 0 ? parent_conn.recv_bytes() : parent_conn.recv<std::string>();
+        REQUIRE(got.size() == size);
+        bool same = true;
+        for (std::size_t i = 0; i < size; i += 4096) {
+            same = same && got[i] == static_cast<char>(i / 4096) && got[i + 1] == '\0';
+        }
+        REQUIRE(same);
+    }
+    const auto v = parent_conn.recv<std::vector<std::string>>();
+    REQUIRE(v.size() == 2);
+    REQUIRE(v[0].size() == (1u << 20));
+    REQUIRE(v[1] == "tail");
+    p.join(60s);
+    REQUIRE(p.exitcode() == 0);
+}
+
+TEST_CASE("the other end dying in the middle of a message is an error, not a hang",
+          "[connection]") {
+    auto [parent_conn, child_conn] = mp::Pipe();
+    mp::Process p([&child_conn] {
+        // A header announcing 1000 bytes, then 10 of them, then death.
+        const std::string part = python_header(1000) + std::string(10, 'x');
+        ::send(child_conn.fileno(), part.data(), part.size(), MSG_NOSIGNAL);
+        ::_exit(0);
+    });
+    p.start();
+    child_conn.close();  // the child holds the only other copy
+    REQUIRE_THROWS_WITH(parent_conn.recv_bytes(), Catch::Contains("end of file during message"));
+    p.join(60s);
+}
+
+TEST_CASE("a killed peer gives EOFError to a blocked reader", "[connection]") {
+    auto [parent_conn, child_conn] = mp::Pipe();
+    mp_test::report_pipe ready;
+    mp::Process p([&] {
+        ready.write_line("started");
+        for (;;) {
+            ::pause();
+        }
+    });
+    p.start();
+    child_conn.close();
+    REQUIRE(ready.read_line() == std::optional<std::string>("started"));
+    std::thread killer([&p] { p.kill(); });
+    REQUIRE_THROWS_AS(parent_conn.recv<int>(), mp::EOFError);
+    killer.join();
+    p.join(60s);
+    REQUIRE(p.exitcode() == -SIGKILL);
+}
+
+namespace {
+std::atomic<int> alarms{0};
+extern "C" void on_alarm(int) {
+    alarms.fetch_add(1);
+}
+}  // namespace
+
+TEST_CASE("interrupted system calls are retried", "[connection]") {
+    struct sigaction sa {};
+    sa.sa_handler = on_alarm;  // no SA_RESTART: blocking calls see EINTR
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old {};
+    REQUIRE(::sigaction(SIGALRM, &sa, &old) == 0);
+    auto [parent_conn, child_conn] = mp::Pipe();
+    mp::Process p([&child_conn] {
+        // Keep the parent blocked in recv for a while, under a stream of signals.
+        std::this_thread::sleep_for(100ms);
+        child_conn.send(std::string(3 << 20, 'e'));
+        child_conn.send(11);
+    });
+    p.start();
+    itimerval every{{0, 2000}, {0, 2000}};
+    REQUIRE(::setitimer(ITIMER_REAL, &every, nullptr) == 0);
+    const auto big = parent_conn.recv<std::string>();
+    const int small = parent_conn.recv<int>();
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &old, nullptr);
+    REQUIRE(big.size() == (3u << 20));
+    REQUIRE(small == 11);
+    REQUIRE(alarms.load() > 0);
+    p.join(60s);
+}
+
+TEST_CASE("wait returns the ready connections, sentinels and descriptors", "[connection]") {
+    auto [a1, b1] = mp::Pipe();
+    auto [a2, b2] = mp::Pipe();
+    REQUIRE(mp::connection::wait({b1, b2}, 10ms).empty());
+    a2.send(1);
+    auto ready = mp::connection::wait({b1, b2}, 10s);
+    REQUIRE(ready.size() == 1);
+    REQUIRE(ready[0].connection() == &b2);
+    REQUIRE(ready[0] == mp::connection::Waitable(b2));
+    a1.send(2);
+    ready = mp::connection::wait({b1, b2});
+    REQUIRE(ready.size() == 2);
+    REQUIRE(ready[0].connection() == &b1);
+
+    mp_test::report_pipe go;
+    mp::Process p([&go] { (void)go.read_line(); });
+    p.start();
+    go.close_read();
+    REQUIRE(mp::connection::wait({p, b1.fileno()}, 10ms).size() == 1);  // b1 has data
+    (void)b1.recv<int>();
+    REQUIRE(mp::connection::wait({p}, 10ms).empty());
+    go.write_line("go");
+    ready = mp::connection::wait({p, p.sentinel()}, 60s);
+    REQUIRE(ready.size() == 2);
+    REQUIRE(ready[0].process() == &p);
+    REQUIRE(ready[1].fileno() == p.sentinel());
+    p.join();
+    b2.close();
+    REQUIRE_THROWS_AS(mp::connection::wait({b2}, 0s), std::system_error);
+}
+
+TEST_CASE("seed 002-04: two children share one end; each sends one reply", "[seed-002-04]") {
+    // In process, as the example does it.
+    auto [parent_conn, child_conn] = mp::Pipe();
+    std::vector<std::unique_ptr<mp::Process>> children;
+    for (int i = 0; i < 2; ++i) {
+        children.push_back(std::make_unique<mp::Process>([&child_conn] {
+            const auto greeting = child_conn.recv<std::string>();
+            if (greeting != "nice to meet you,i am the main process") {
+                mp::sys_exit(2);
+            }
+            child_conn.send("hello,i am subprocess:" +
+                            std::to_string(mp::current_process().pid().value()));
+            child_conn.close();
+        }));
+        children.back()->start();
+    }
+    parent_conn.send("nice to meet you,i am the main process");
+    parent_conn.send("nice to meet you,i am the main process");
+    std::set<std::string> replies{parent_conn.recv<std::string>(10s),
+                                  parent_conn.recv<std::string>(10s)};
+    std::set<std::string> expected;
+    for (auto& c : children) {
+        c->join(60s);
+        REQUIRE(c->exitcode() == 0);
+        expected.insert("hello,i am subprocess:" + std::to_string(c->pid().value()));
+    }
+    REQUIRE(replies == expected);  // two replies, one from each child
+
+    // And the tutorial program itself.
+    const auto run = mp_test::run_program(mp_test::example_path("seed_002_04_pipe"));
+    REQUIRE(run.exit_status == 0);
+    std::set<std::string> pids;
+    std::size_t pos = 0;
+    while ((pos = run.output.find("hello,i am subprocess:", pos)) != std::string::npos) {
+        pos += std::strlen("hello,i am subprocess:");
+        pids.insert(run.output.substr(pos, run.output.find('\n', pos) - pos));
+    }
+    REQUIRE(pids.size() == 2);
+}
