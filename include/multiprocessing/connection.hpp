@@ -19,6 +19,7 @@
 #define MULTIPROCESSING_CONNECTION_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/hmac.hpp>
 #include <multiprocessing/detail/posix.hpp>
 #include <multiprocessing/detail/socket.hpp>
 #include <multiprocessing/exceptions.hpp>
@@ -29,9 +30,14 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <endian.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <optional>
 #include <poll.h>
 #include <stdexcept>
@@ -39,9 +45,11 @@
 #include <string_view>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace multiprocessing {
@@ -533,6 +541,43 @@ inline std::pair<Connection, Connection> Pipe(bool duplex = true) {
     return {Connection(fds[0], true, false), Connection(fds[1], false, true)};
 }
 
+namespace detail {
+
+/// ppoll over `fds` until one is ready or `until`; EINTR retried with the
+/// time left. Returns the indexes of the ready ones.
+inline std::vector<std::size_t> poll_ready(std::vector<pollfd>& fds, const deadline& until) {
+    for (;;) {
+        timespec ts{};
+        timespec* tsp = nullptr;
+        if (until) {
+            auto left = *until - clock::now();
+            if (left < left.zero()) {
+                left = left.zero();
+            }
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+            ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+            ts.tv_nsec = static_cast<long>(ns % 1000000000);
+            tsp = &ts;
+        }
+        const int r = ::ppoll(fds.data(), fds.size(), tsp, nullptr);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_errno("connection.wait: poll");
+        }
+        std::vector<std::size_t> ready;
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (fds[i].revents != 0) {
+                ready.push_back(i);
+            }
+        }
+        return ready;
+    }
+}
+
+}  // namespace detail
+
 namespace connection {
 
 /// Something connection::wait() can wait on: a Connection (readable when a
@@ -574,52 +619,26 @@ private:
     int fd_ = -1;
 };
 
-namespace detail {
-
-inline std::vector<Waitable> wait_until(const std::vector<Waitable>& objects,
-                                        const multiprocessing::detail::deadline& until) {
+/// wait() until a deadline (empty: no deadline).
+inline std::vector<Waitable> wait_until(const std::vector<Waitable>& object_list,
+                                        const detail::deadline& until) {
     std::vector<pollfd> fds;
-    fds.reserve(objects.size());
-    for (const auto& o : objects) {
+    fds.reserve(object_list.size());
+    for (const auto& o : object_list) {
         fds.push_back(pollfd{o.fileno(), POLLIN, 0});
     }
-    for (;;) {
-        timespec ts{};
-        timespec* tsp = nullptr;
-        if (until) {
-            auto left = *until - multiprocessing::detail::clock::now();
-            if (left < left.zero()) {
-                left = left.zero();
-            }
-            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-            ts.tv_nsec = static_cast<long>(ns % 1000000000);
-            tsp = &ts;
-        }
-        const int r = ::ppoll(fds.data(), fds.size(), tsp, nullptr);
-        if (r < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            multiprocessing::detail::throw_errno("connection.wait: poll");
-        }
-        std::vector<Waitable> ready;
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            if (fds[i].revents != 0) {
-                ready.push_back(objects[i]);
-            }
-        }
-        return ready;
+    std::vector<Waitable> ready;
+    for (const std::size_t i : detail::poll_ready(fds, until)) {
+        ready.push_back(object_list[i]);
     }
+    return ready;
 }
-
-}  // namespace detail
 
 /// Python: multiprocessing.connection.wait(object_list). Blocks until at
 /// least one object is ready and returns the ready ones, in list order.
 /// Throws std::system_error (EBADF) for a closed Connection.
 inline std::vector<Waitable> wait(const std::vector<Waitable>& object_list) {
-    return detail::wait_until(object_list, std::nullopt);
+    return wait_until(object_list, std::nullopt);
 }
 
 /// Python: wait(object_list, timeout). Returns the ready objects, or an
@@ -627,8 +646,392 @@ inline std::vector<Waitable> wait(const std::vector<Waitable>& object_list) {
 template <class Rep, class Period>
 std::vector<Waitable> wait(const std::vector<Waitable>& object_list,
                            std::chrono::duration<Rep, Period> timeout) {
-    return detail::wait_until(object_list, multiprocessing::detail::deadline_after(timeout));
+    return wait_until(object_list, detail::deadline_after(timeout));
 }
+
+/// Python's address of a Listener or Client: a Unix socket path (a leading
+/// '\0' means Linux's abstract namespace), or a TCP (host, port) pair.
+using Address = std::variant<std::string, std::pair<std::string, std::uint16_t>>;
+
+/// Python: multiprocessing.connection.address_type(address): "AF_UNIX" for
+/// a path, "AF_INET" for (host, port).
+inline std::string address_type(const Address& address) {
+    return std::holds_alternative<std::string>(address) ? "AF_UNIX" : "AF_INET";
+}
+
+/// Python's keyword arguments of Listener(address=None, family=None,
+/// backlog=1, authkey=None).
+struct ListenerOptions {
+    /// Python `address=`: empty means a fresh one of `family`.
+    std::optional<Address> address;
+    /// Python `family=`: "AF_UNIX" or "AF_INET"; empty means the address's, or AF_UNIX.
+    std::string family;
+    /// Python `backlog=`.
+    int backlog = 1;
+    /// Python `authkey=`: when set, every accepted connection must prove it
+    /// knows the key (and the listener proves it too), as Python does.
+    std::optional<std::string> authkey;
+};
+
+/// Python's keyword arguments of Client(address, family=None, authkey=None).
+struct ClientOptions {
+    /// Python `family=`: empty means the address's.
+    std::string family;
+    /// Python `authkey=`.
+    std::optional<std::string> authkey;
+};
+
+}  // namespace connection
+
+namespace detail {
+
+inline constexpr std::string_view challenge_prefix = "#CHALLENGE#";
+inline constexpr std::string_view welcome = "#WELCOME#";
+inline constexpr std::string_view failure = "#FAILURE#";
+inline constexpr std::size_t challenge_length = 20;
+
+/// Python 3.11: deliver_challenge(connection, authkey).
+inline void deliver_challenge(Connection& c, const std::string& authkey) {
+    const std::string message = random_authkey().substr(0, challenge_length);
+    const std::string digest = hmac_md5(authkey, message);  // before anything is sent
+    c.send_bytes(std::string(challenge_prefix) + message);
+    const std::string response = c.recv_bytes(256);
+    if (equal_digests(response, digest)) {
+        c.send_bytes(welcome);
+    } else {
+        c.send_bytes(failure);
+        throw AuthenticationError("digest received was wrong");
+    }
+}
+
+/// Python 3.11: answer_challenge(connection, authkey).
+inline void answer_challenge(Connection& c, const std::string& authkey) {
+    (void)hmac_md5(authkey, "");  // no HMAC in this build: fail before reading
+    const std::string message = c.recv_bytes(256);
+    if (message.compare(0, challenge_prefix.size(), challenge_prefix) != 0) {
+        throw AuthenticationError("protocol error: expected a challenge, got " +
+                                  std::to_string(message.size()) + " other bytes");
+    }
+    c.send_bytes(hmac_md5(authkey, std::string_view(message).substr(challenge_prefix.size())));
+    if (c.recv_bytes(256) != welcome) {
+        throw AuthenticationError("digest sent was rejected");
+    }
+}
+
+/// A socket address for `address`; `len` receives its length.
+inline sockaddr_storage to_sockaddr(const connection::Address& address, socklen_t& len,
+                                    const char* what) {
+    sockaddr_storage ss{};
+    if (const auto* path = std::get_if<std::string>(&address)) {
+        auto* un = reinterpret_cast<sockaddr_un*>(&ss);
+        un->sun_family = AF_UNIX;
+        if (path->empty() || path->size() >= sizeof(un->sun_path)) {
+            throw std::invalid_argument(std::string(what) + ": bad Unix socket path '" + *path +
+                                        "' (empty, or " + std::to_string(sizeof(un->sun_path)) +
+                                        " bytes or more)");
+        }
+        std::memcpy(un->sun_path, path->data(), path->size());
+        len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path->size() +
+                                     ((*path)[0] == '\0' ? 0 : 1));
+        return ss;
+    }
+    const auto& [host, port] = std::get<std::pair<std::string, std::uint16_t>>(address);
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc =
+        ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0 || found == nullptr) {
+        throw std::system_error(
+            EHOSTUNREACH, std::generic_category(),
+            std::string(what) + ": cannot resolve '" + host + "': " + ::gai_strerror(rc));
+    }
+    std::memcpy(&ss, found->ai_addr, found->ai_addrlen);
+    len = found->ai_addrlen;
+    ::freeaddrinfo(found);
+    return ss;
+}
+
+inline connection::Address from_sockaddr(const sockaddr_storage& ss, socklen_t len) {
+    if (ss.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+        char text[INET_ADDRSTRLEN] = {};
+        ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+        return std::make_pair(std::string(text), ntohs(in->sin_port));
+    }
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
+    const auto base = offsetof(sockaddr_un, sun_path);
+    if (len <= base) {
+        return std::string();  // an unnamed socket, as Python's ''
+    }
+    std::size_t n = len - base;
+    if (un->sun_path[0] != '\0') {
+        n = ::strnlen(un->sun_path, n);
+    }
+    return std::string(un->sun_path, n);
+}
+
+inline void check_family(const std::string& family, const connection::Address& address,
+                         const char* what) {
+    if (!family.empty() && family != "AF_UNIX" && family != "AF_INET") {
+        throw std::invalid_argument(std::string(what) + ": unrecognized family '" + family + "'");
+    }
+    if (!family.empty() && family != connection::address_type(address)) {
+        throw std::invalid_argument(std::string(what) + ": address does not match family " +
+                                    family);
+    }
+}
+
+}  // namespace detail
+
+namespace connection {
+
+/// Python: multiprocessing.connection.Listener. A bound, listening socket
+/// (Unix or TCP) whose accept() returns Connections. With an authkey, each
+/// connection is authenticated both ways with Python's challenge, so Python
+/// and C++ programs can connect to each other. The destructor closes it (and
+/// removes its Unix socket file, in the process that created it).
+class Listener {
+public:
+    /// Python: Listener(). A fresh Unix socket address in the temp directory.
+    Listener() : Listener(ListenerOptions{}) {}
+
+    /// Python: Listener(address).
+    explicit Listener(Address address) : Listener(options_for(std::move(address))) {}
+
+    /// Python: Listener(address, family, backlog, authkey). Throws
+    /// std::invalid_argument for a bad family or address, std::system_error
+    /// if the socket cannot be bound (EADDRINUSE, ...).
+    explicit Listener(ListenerOptions options) : authkey_(std::move(options.authkey)) {
+        std::string family = options.family;
+        if (family.empty()) {
+            family = options.address ? address_type(*options.address) : "AF_UNIX";
+        }
+        if (options.address) {
+            detail::check_family(family, *options.address, "Listener");
+        } else if (family != "AF_UNIX" && family != "AF_INET") {
+            throw std::invalid_argument("Listener: unrecognized family '" + family + "'");
+        }
+        if (authkey_ && !detail::have_hmac) {
+            (void)detail::hmac_md5(*authkey_, "");  // throws, saying what is missing
+        }
+        for (int attempt = 0;; ++attempt) {
+            Address address = options.address ? *options.address : arbitrary_address(family);
+            try {
+                bind_and_listen(address, options.backlog);
+                break;
+            } catch (const std::system_error& e) {
+                if (options.address || e.code().value() != EADDRINUSE || attempt > 100) {
+                    throw;
+                }
+            }
+        }
+    }
+
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+    Listener(Listener&& other) noexcept
+        : fd_(std::exchange(other.fd_, -1)),
+          address_(std::move(other.address_)),
+          last_accepted_(std::move(other.last_accepted_)),
+          authkey_(std::move(other.authkey_)),
+          unlink_path_(std::move(other.unlink_path_)),
+          owner_(other.owner_) {}
+    Listener& operator=(Listener&& other) noexcept {
+        if (this != &other) {
+            close();
+            fd_ = std::exchange(other.fd_, -1);
+            address_ = std::move(other.address_);
+            last_accepted_ = std::move(other.last_accepted_);
+            authkey_ = std::move(other.authkey_);
+            unlink_path_ = std::move(other.unlink_path_);
+            owner_ = other.owner_;
+        }
+        return *this;
+    }
+    /// Python: close() at garbage collection.
+    ~Listener() { close(); }
+
+    /// Python: accept(). Blocks until a client connects, authenticates it if
+    /// an authkey was given, and returns the connection. Throws
+    /// mp::AuthenticationError if the client fails the challenge (the
+    /// connection is dropped, nothing else is exchanged), std::system_error
+    /// (EBADF) if closed.
+    Connection accept() { return accept_until(std::nullopt); }
+
+    /// accept() waiting at most `timeout` for a client; throws
+    /// mp::TimeoutError if none comes.
+    template <class Rep, class Period>
+    Connection accept(std::chrono::duration<Rep, Period> timeout) {
+        return accept_until(detail::deadline_after(timeout));
+    }
+
+    /// Python: close(). Idempotent.
+    void close() noexcept {
+        if (fd_ >= 0) {
+            detail::close_fd(fd_);
+            fd_ = -1;
+            if (!unlink_path_.empty() && owner_ == ::getpid()) {
+                ::unlink(unlink_path_.c_str());
+            }
+        }
+    }
+
+    /// Python: address. The bound address (the real port when 0 was asked).
+    const Address& address() const noexcept { return address_; }
+
+    /// Python: last_accepted. The peer address of the last accepted
+    /// connection (an empty path for a Unix client), empty before any.
+    const std::optional<Address>& last_accepted() const noexcept { return last_accepted_; }
+
+private:
+    static ListenerOptions options_for(Address address) {
+        ListenerOptions o;
+        o.address = std::move(address);
+        return o;
+    }
+
+    static Address arbitrary_address(const std::string& family) {
+        if (family == "AF_INET") {
+            return std::make_pair(std::string("localhost"), std::uint16_t{0});
+        }
+        const char* tmp = std::getenv("TMPDIR");
+        std::string dir = tmp && *tmp ? tmp : "/tmp";
+        std::string suffix;
+        for (const char c : detail::random_authkey().substr(0, 6)) {
+            static const char hex[] = "0123456789abcdef";
+            suffix += hex[static_cast<unsigned char>(c) >> 4];
+            suffix += hex[static_cast<unsigned char>(c) & 15];
+        }
+        return dir + "/listener-" + std::to_string(::getpid()) + "-" + suffix;
+    }
+
+    void bind_and_listen(const Address& address, int backlog) {
+        socklen_t len = 0;
+        const sockaddr_storage ss = detail::to_sockaddr(address, len, "Listener");
+        const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            detail::throw_errno("Listener: socket");
+        }
+        if (ss.ss_family == AF_INET) {
+            const int one = 1;
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        }
+        if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0) {
+            const int err = errno;
+            detail::close_fd(fd);
+            detail::throw_errno("Listener: bind", err);
+        }
+        if (::listen(fd, backlog) < 0) {
+            const int err = errno;
+            detail::close_fd(fd);
+            detail::throw_errno("Listener: listen", err);
+        }
+        fd_ = fd;
+        owner_ = ::getpid();
+        if (ss.ss_family == AF_INET) {
+            sockaddr_storage bound{};
+            socklen_t blen = sizeof bound;
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+            address_ = detail::from_sockaddr(bound, blen);
+        } else {
+            address_ = address;
+            const auto& path = std::get<std::string>(address);
+            if (path[0] != '\0') {
+                unlink_path_ = path;
+            }
+        }
+    }
+
+    Connection accept_until(const detail::deadline& until) {
+        if (fd_ < 0) {
+            throw std::system_error(EBADF, std::generic_category(),
+                                    "Listener.accept: listener is closed");
+        }
+        for (;;) {
+            if (until && !detail::wait_readable(fd_, until)) {
+                throw TimeoutError("Listener.accept: timed out");
+            }
+            sockaddr_storage peer{};
+            socklen_t plen = sizeof peer;
+            const int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) {
+                    continue;
+                }
+                detail::throw_errno("Listener.accept: accept");
+            }
+            if (peer.ss_family == AF_INET) {
+                const int one = 1;
+                ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            }
+            last_accepted_ = detail::from_sockaddr(peer, plen);
+            Connection c(fd);
+            if (authkey_) {
+                detail::deliver_challenge(c, *authkey_);
+                detail::answer_challenge(c, *authkey_);
+            }
+            return c;
+        }
+    }
+
+    int fd_ = -1;
+    Address address_;
+    std::optional<Address> last_accepted_;
+    std::optional<std::string> authkey_;
+    std::string unlink_path_;  // the Unix socket file this process created
+    pid_t owner_ = 0;
+};
+
+/// Python: multiprocessing.connection.Client(address, family=None,
+/// authkey=None). Connects to a Listener (C++ or Python) and returns the
+/// connection; with an authkey, answers the listener's challenge and
+/// challenges it in turn. Throws mp::AuthenticationError on a key mismatch
+/// (nothing else is exchanged), std::system_error if it cannot connect
+/// (ECONNREFUSED, ENOENT, ...), std::invalid_argument for a bad family.
+inline Connection Client(const Address& address, const ClientOptions& options = {}) {
+    detail::check_family(options.family, address, "Client");
+    if (options.authkey && !detail::have_hmac) {
+        (void)detail::hmac_md5(*options.authkey, "");  // throws, saying what is missing
+    }
+    socklen_t len = 0;
+    const sockaddr_storage ss = detail::to_sockaddr(address, len, "Client");
+    const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        detail::throw_errno("Client: socket");
+    }
+    Connection c(fd);
+    int rc;
+    do {
+        rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        detail::throw_errno("Client: connect");
+    }
+    if (ss.ss_family == AF_INET) {
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (options.authkey) {
+        detail::answer_challenge(c, *options.authkey);
+        detail::deliver_challenge(c, *options.authkey);
+    }
+    return c;
+}
+
+/// Python: Client(address, authkey=...).
+inline Connection Client(const Address& address, std::string authkey) {
+    ClientOptions o;
+    o.authkey = std::move(authkey);
+    return Client(address, o);
+}
+
+/// Python: multiprocessing.connection.Connection.
+using multiprocessing::Connection;
+/// Python: multiprocessing.connection.Pipe.
+using multiprocessing::Pipe;
 
 }  // namespace connection
 

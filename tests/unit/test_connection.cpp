@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -411,3 +412,258 @@ TEST_CASE("seed 002-04: two children share one end; each sends one reply", "[see
     }
     REQUIRE(pids.size() == 2);
 }
+
+// ---------------------------------------------------------------- Listener, Client
+
+namespace {
+
+std::string temp_path(const std::string& tag) {
+    static int counter = 0;
+    return "/tmp/mp-test-" + std::to_string(::getpid()) + "-" + tag + "-" +
+           std::to_string(++counter);
+}
+
+// A python3 process running `script`, its stdout readable line by line.
+class python_process {
+public:
+    python_process(const std::string& script, const std::vector<std::string>& args)
+        : script_path_(temp_path("py") + ".py") {
+        FILE* f = std::fopen(script_path_.c_str(), "w");
+        REQUIRE(f != nullptr);
+        std::fputs(script.c_str(), f);
+        std::fclose(f);
+        std::string cmd = "exec python3 " + script_path_;
+        for (const auto& a : args) {
+            cmd += " '" + a + "'";
+        }
+        cmd += " 2>&1";
+        out_ = ::popen(cmd.c_str(), "r");
+        REQUIRE(out_ != nullptr);
+    }
+    ~python_process() {
+        if (out_) {
+            ::pclose(out_);
+        }
+        ::unlink(script_path_.c_str());
+    }
+    python_process(const python_process&) = delete;
+    python_process& operator=(const python_process&) = delete;
+
+    std::string read_line() {
+        char line[4096];
+        if (std::fgets(line, sizeof line, out_) == nullptr) {
+            return "<eof>";
+        }
+        std::string s(line);
+        if (!s.empty() && s.back() == '\n') {
+            s.pop_back();
+        }
+        return s;
+    }
+    // Waits for the end; returns the exit status.
+    int wait() {
+        const int status = ::pclose(out_);
+        out_ = nullptr;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+
+private:
+    std::string script_path_;
+    FILE* out_ = nullptr;
+};
+
+const char* const python_listener = R"(
+import sys
+from multiprocessing.connection import Listener, AuthenticationError
+with Listener(sys.argv[1], authkey=sys.argv[2].encode()) as listener:
+    print('ready', flush=True)
+    try:
+        with listener.accept() as conn:
+            data = conn.recv_bytes()
+            conn.send_bytes(b'python got ' + data)
+            print('got', data.decode(), flush=True)
+    except AuthenticationError as e:
+        print('AuthenticationError', e, flush=True)
+)";
+
+const char* const python_client = R"(
+import sys
+from multiprocessing.connection import Client, AuthenticationError
+addr = sys.argv[1] if sys.argv[2] == 'unix' else ('127.0.0.1', int(sys.argv[1]))
+try:
+    with Client(addr, authkey=sys.argv[3].encode()) as conn:
+        conn.send_bytes(b'hello from python')
+        print('reply', conn.recv_bytes().decode(), flush=True)
+except AuthenticationError as e:
+    print('AuthenticationError', e, flush=True)
+)";
+
+}  // namespace
+
+TEST_CASE("Listener and Client over a Unix socket", "[connection][listener]") {
+    namespace conn = mp::connection;
+    std::string path;
+    {
+        conn::Listener listener;  // a fresh path, as Listener() in Python
+        REQUIRE(conn::address_type(listener.address()) == "AF_UNIX");
+        path = std::get<std::string>(listener.address());
+        REQUIRE(::access(path.c_str(), F_OK) == 0);
+        REQUIRE_FALSE(listener.last_accepted().has_value());
+        mp::Process p([path] {
+            auto c = conn::Client(path);
+            c.send(std::string("over unix"));
+            mp::sys_exit(c.recv<int>() == 42 ? 0 : 3);
+        });
+        p.start();
+        auto c = listener.accept(60s);
+        REQUIRE(c.recv<std::string>() == "over unix");
+        c.send(42);
+        p.join(60s);
+        REQUIRE(p.exitcode() == 0);
+        REQUIRE(listener.last_accepted() == conn::Address(std::string()));  // unnamed client
+    }
+    REQUIRE(::access(path.c_str(), F_OK) != 0);  // the socket file is removed
+}
+
+TEST_CASE("Listener and Client over TCP on loopback", "[connection][listener]") {
+    namespace conn = mp::connection;
+    conn::ListenerOptions options;
+    options.address = std::make_pair(std::string("127.0.0.1"), std::uint16_t{0});
+    conn::Listener listener(options);
+    const auto [host, port] = std::get<std::pair<std::string, std::uint16_t>>(listener.address());
+    REQUIRE(host == "127.0.0.1");
+    REQUIRE(port != 0);
+    mp::Process p([port = port] {
+        auto c = conn::Client(std::make_pair(std::string("localhost"), port));
+        c.send_bytes("tcp");
+        mp::sys_exit(c.recv_bytes() == "ack" ? 0 : 3);
+    });
+    p.start();
+    auto c = listener.accept();
+    REQUIRE(c.recv_bytes() == "tcp");
+    c.send_bytes("ack");
+    p.join(60s);
+    REQUIRE(p.exitcode() == 0);
+    const auto peer = std::get<std::pair<std::string, std::uint16_t>>(*listener.last_accepted());
+    REQUIRE(peer.first == "127.0.0.1");
+    REQUIRE_THROWS_AS(listener.accept(10ms), mp::TimeoutError);
+    listener.close();
+    REQUIRE(errno_of([&] { (void)listener.accept(); }) == EBADF);
+    REQUIRE_THROWS_AS(conn::Client(std::make_pair(std::string("127.0.0.1"), port)),
+                      std::system_error);  // refused
+}
+
+TEST_CASE("Listener and Client check families and addresses", "[connection][listener]") {
+    namespace conn = mp::connection;
+    conn::ListenerOptions bad;
+    bad.family = "AF_PIPE";
+    REQUIRE_THROWS_AS(conn::Listener(bad), std::invalid_argument);
+    conn::ListenerOptions mismatch;
+    mismatch.family = "AF_INET";
+    mismatch.address = std::string("/tmp/x");
+    REQUIRE_THROWS_AS(conn::Listener(mismatch), std::invalid_argument);
+    conn::ListenerOptions inet;
+    inet.family = "AF_INET";
+    conn::Listener l(inet);  // ('localhost', 0)
+    REQUIRE(conn::address_type(l.address()) == "AF_INET");
+    const std::string missing = temp_path("none");
+    REQUIRE(errno_of([&] { (void)conn::Client(missing); }) == ENOENT);
+    REQUIRE_THROWS_AS(conn::Client(std::string(200, 'x')), std::invalid_argument);
+    const std::string path = temp_path("taken");
+    conn::Listener first{conn::Address(path)};
+    REQUIRE(errno_of([&] { conn::Listener second{conn::Address(path)}; }) == EADDRINUSE);
+}
+
+#if defined(MULTIPROCESSING_HAS_OPENSSL) && MULTIPROCESSING_HAS_OPENSSL
+
+TEST_CASE("authkey: the right key connects, a wrong key fails on both sides",
+          "[connection][listener][authkey]") {
+    namespace conn = mp::connection;
+    conn::ListenerOptions options;
+    options.authkey = "secret";
+    conn::Listener listener(options);
+    const auto address = listener.address();
+    for (const std::string key : {"secret", "wrong"}) {
+        mp::Process p([address, key] {
+            try {
+                auto c = conn::Client(address, key);
+                c.send_bytes("authenticated");
+                mp::sys_exit(c.recv_bytes() == "welcome" ? 0 : 3);
+            } catch (const mp::AuthenticationError&) {
+                mp::sys_exit(7);
+            }
+        });
+        p.start();
+        if (key == "secret") {
+            auto c = listener.accept();
+            REQUIRE(c.recv_bytes() == "authenticated");
+            c.send_bytes("welcome");
+        } else {
+            REQUIRE_THROWS_WITH(listener.accept(), Catch::Contains("digest received was wrong"));
+        }
+        p.join(60s);
+        REQUIRE(p.exitcode() == (key == "secret" ? 0 : 7));
+    }
+}
+
+TEST_CASE("interop: a C++ Client talks to Python's Listener, authkey included",
+          "[connection][listener][authkey][python]") {
+    namespace conn = mp::connection;
+    const std::string path = temp_path("pylistener");
+    {
+        python_process py(python_listener, {path, "secret"});
+        REQUIRE(py.read_line() == "ready");
+        auto c = conn::Client(path, std::string("secret"));
+        c.send_bytes("hello from C++");
+        REQUIRE(c.recv_bytes() == "python got hello from C++");
+        REQUIRE(py.read_line() == "got hello from C++");
+        REQUIRE(py.wait() == 0);
+    }
+    {
+        python_process py(python_listener, {path, "secret"});
+        REQUIRE(py.read_line() == "ready");
+        REQUIRE_THROWS_WITH(conn::Client(path, std::string("wrong")),
+                            Catch::Contains("digest sent was rejected"));
+        REQUIRE(py.read_line() == "AuthenticationError digest received was wrong");
+        REQUIRE(py.wait() == 0);
+    }
+}
+
+TEST_CASE("interop: Python's Client talks to a C++ Listener, authkey included",
+          "[connection][listener][authkey][python]") {
+    namespace conn = mp::connection;
+    for (const std::string family : {"unix", "tcp"}) {
+        conn::ListenerOptions options;
+        options.authkey = "k3y";
+        if (family == "tcp") {
+            options.address = std::make_pair(std::string("127.0.0.1"), std::uint16_t{0});
+        }
+        conn::Listener listener(options);
+        const std::string where =
+            family == "unix"
+                ? std::get<std::string>(listener.address())
+                : std::to_string(
+                      std::get<std::pair<std::string, std::uint16_t>>(listener.address()).second);
+        python_process py(python_client, {where, family, "k3y"});
+        auto c = listener.accept(60s);
+        REQUIRE(c.recv_bytes() == "hello from python");
+        c.send_bytes("hello from C++");
+        REQUIRE(py.read_line() == "reply hello from C++");
+        REQUIRE(py.wait() == 0);
+
+        python_process wrong(python_client, {where, family, "nope"});
+        REQUIRE_THROWS_AS(listener.accept(60s), mp::AuthenticationError);
+        REQUIRE(wrong.read_line() == "AuthenticationError digest sent was rejected");
+        REQUIRE(wrong.wait() == 0);
+    }
+}
+
+#else
+
+TEST_CASE("without OpenSSL an authkey is refused with a clear error", "[connection][listener]") {
+    mp::connection::ListenerOptions options;
+    options.authkey = "secret";
+    REQUIRE_THROWS_WITH(mp::connection::Listener(options), Catch::Contains("OpenSSL"));
+}
+
+#endif
