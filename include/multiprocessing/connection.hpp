@@ -56,14 +56,27 @@ namespace multiprocessing {
 
 namespace detail {
 
+/// A contiguous container of trivially copyable elements (std::data, std::size).
 template <class C, class = void>
-struct is_byte_container : std::false_type {};
+struct is_contiguous_container : std::false_type {};
 template <class C>
-struct is_byte_container<C, std::void_t<decltype(std::data(std::declval<C&>())),
-                                        decltype(std::size(std::declval<C&>()))>>
-    : std::bool_constant<std::is_trivially_copyable_v<
-                             std::remove_pointer_t<decltype(std::data(std::declval<C&>()))>> &&
-                         !std::is_convertible_v<const C&, std::string_view>> {};
+struct is_contiguous_container<C, std::void_t<decltype(std::data(std::declval<C&>())),
+                                              decltype(std::size(std::declval<C&>()))>>
+    : std::is_trivially_copyable<std::remove_pointer_t<decltype(std::data(std::declval<C&>()))>> {};
+
+/// send_bytes' container overload: not for what converts to std::string_view.
+template <class C>
+inline constexpr bool is_byte_container_v =
+    is_contiguous_container<const C>::value && !std::is_convertible_v<const C&, std::string_view>;
+
+/// recv_bytes_into's container overload: writable elements.
+/// (Not C arrays: `recv_bytes_into(array, sizeof array)` means pointer and size.)
+template <class C>
+inline constexpr bool is_writable_container_v =
+    is_contiguous_container<C>::value&& std::is_class_v<C> &&
+    !std::is_const_v<std::remove_pointer_t<decltype(std::data(std::declval<C&>()))>>;
+
+struct connection_access;
 
 /// Messages up to this size are read into the receive buffer in one call.
 inline constexpr std::size_t small_message = 64 * 1024;
@@ -100,7 +113,9 @@ public:
           readable_(other.readable_),
           writable_(other.writable_),
           wbuf_(std::move(other.wbuf_)),
-          rbuf_(std::move(other.rbuf_)) {}
+          rbuf_(std::move(other.rbuf_)),
+          pending_(std::move(other.pending_)),
+          pending_pos_(std::exchange(other.pending_pos_, 0)) {}
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
             detail::close_fd(fd_);
@@ -109,6 +124,8 @@ public:
             writable_ = other.writable_;
             wbuf_ = std::move(other.wbuf_);
             rbuf_ = std::move(other.rbuf_);
+            pending_ = std::move(other.pending_);
+            pending_pos_ = std::exchange(other.pending_pos_, 0);
         }
         return *this;
     }
@@ -159,9 +176,18 @@ public:
                 return;
             }
         }
-        wbuf_.clear();
+        // The length prefix and the frame in one buffer, sent in one call.
+        wbuf_.assign(4, '\0');
         reduction::dumps_into(obj, wbuf_);
-        send_message({{wbuf_.data(), wbuf_.size()}}, "Connection.send");
+        const std::size_t n = wbuf_.size() - 4;
+        if (n > 0x7fffffff) {
+            send_message({{&wbuf_[4], n}}, "Connection.send");
+        } else {
+            const std::uint32_t prefix = htonl(static_cast<std::uint32_t>(n));
+            std::memcpy(&wbuf_[0], &prefix, 4);
+            iovec iov{wbuf_.data(), wbuf_.size()};
+            detail::send_all(fd_, &iov, 1, "Connection.send");
+        }
         trim(wbuf_);
     }
 
@@ -195,13 +221,22 @@ public:
         if (n > buf.size() - offset) {
             throw std::invalid_argument("Connection.send_bytes: buffer length < offset + size");
         }
+        if (n <= detail::small_message / 4) {
+            // Small: one contiguous buffer, one call (and one TCP segment).
+            const std::uint32_t prefix = htonl(static_cast<std::uint32_t>(n));
+            wbuf_.assign(reinterpret_cast<const char*>(&prefix), 4);
+            wbuf_.append(buf.data() + offset, n);
+            iovec iov{wbuf_.data(), wbuf_.size()};
+            detail::send_all(fd_, &iov, 1, "Connection.send_bytes");
+            return;
+        }
         send_message({{const_cast<char*>(buf.data() + offset), n}}, "Connection.send_bytes");
     }
 
     /// send_bytes for any contiguous container of trivially copyable elements
     /// (std::vector<std::uint8_t>, std::array<char, N>, ...); `offset` and
     /// `size` count bytes, as Python's memoryview cast to bytes does.
-    template <class C, std::enable_if_t<detail::is_byte_container<const C>::value, int> = 0>
+    template <class C, std::enable_if_t<detail::is_byte_container_v<C>, int> = 0>
     void send_bytes(const C& buf, std::size_t offset = 0,
                     std::optional<std::size_t> size = std::nullopt) {
         const auto bytes = std::size(buf) * sizeof(*std::data(buf));
@@ -254,10 +289,7 @@ public:
 
     /// recv_bytes_into for a contiguous container of trivially copyable
     /// elements; `offset` counts bytes. The container is not resized.
-    template <class C, std::enable_if_t<detail::is_byte_container<C>::value &&
-                                            !std::is_const_v<std::remove_pointer_t<
-                                                decltype(std::data(std::declval<C&>()))>>,
-                                        int> = 0>
+    template <class C, std::enable_if_t<detail::is_writable_container_v<C>, int> = 0>
     std::size_t recv_bytes_into(C& buffer, std::size_t offset = 0) {
         return recv_bytes_into(static_cast<void*>(std::data(buffer)),
                                std::size(buffer) * sizeof(*std::data(buffer)), offset);
@@ -355,17 +387,22 @@ private:
     /// and a small payload are then taken in one call.
     incoming next_message(const detail::deadline& until, const char* what) {
         check_readable(what + std::strlen("Connection."));
-        if (until && !detail::wait_readable(fd_, until)) {
-            throw TimeoutError(std::string(what) + ": timed out");
-        }
         char prefix[12];
-        std::size_t have = detail::peek_some(fd_, prefix, sizeof prefix, what);
+        std::size_t have = 0;
+        if (pending_size() == 0) {
+            if (until && !detail::wait_readable(fd_, until)) {
+                throw TimeoutError(std::string(what) + ": timed out");
+            }
+            have = detail::peek_some(fd_, prefix, sizeof prefix, what);
+        } else {
+            have = 1;  // consume the prefix from what was read ahead
+        }
         if (have == 0) {
             throw EOFError(std::string(what) + ": the other end is closed");
         }
         incoming m;
         std::int32_t first;
-        if (have >= 4) {
+        if (have >= 4 && pending_size() == 0) {
             std::uint32_t raw;
             std::memcpy(&raw, prefix, 4);
             first = static_cast<std::int32_t>(ntohl(raw));
@@ -408,7 +445,26 @@ private:
         }
     }
 
+    std::size_t pending_size() const noexcept { return pending_.size() - pending_pos_; }
+
+    /// Reads exactly `size` bytes: first what was read ahead, then from the
+    /// socket (never more than asked).
     void recv_exact(char* data, std::size_t size, const char* what, bool at_start) {
+        if (pending_size() > 0) {
+            const std::size_t n = std::min(size, pending_size());
+            std::memcpy(data, pending_.data() + pending_pos_, n);
+            pending_pos_ += n;
+            if (pending_pos_ == pending_.size()) {
+                pending_.clear();
+                pending_pos_ = 0;
+            }
+            data += n;
+            size -= n;
+            at_start = false;
+            if (size == 0) {
+                return;
+            }
+        }
         iovec iov{data, size};
         if (detail::recv_all(fd_, &iov, 1, what) != size) {
             if (at_start) {
@@ -426,6 +482,10 @@ private:
     /// Reads the rest of message `m` (its prefix if still there, then the
     /// payload into `dest`), in one recvmsg when it has all arrived.
     void read_payload(const incoming& m, char* dest, const char* what) {
+        if (m.header_len == 0) {
+            recv_exact(dest, static_cast<std::size_t>(m.size), what, false);
+            return;
+        }
         char prefix[12];
         iovec iov[2] = {{prefix, m.header_len}, {dest, static_cast<std::size_t>(m.size)}};
         if (detail::recv_all(fd_, iov, 2, what) != m.header_len + m.size) {
@@ -440,12 +500,103 @@ private:
         while (left > 0) {
             const std::size_t n =
                 static_cast<std::size_t>(std::min<std::uint64_t>(left, sizeof trash));
-            iovec iov{trash, n};
-            if (detail::recv_all(fd_, &iov, 1, what) != n) {
-                throw_eof_in_message(what);
-            }
+            recv_exact(trash, n, what, false);
             left -= n;
         }
+    }
+
+    /// Reads a small message whole into rbuf_ (prefix and payload in one
+    /// call when the prefix was only peeked at); returns the payload.
+    std::string_view read_small(const incoming& m, const char* what) {
+        const auto size = static_cast<std::size_t>(m.size);
+        rbuf_.resize(m.header_len + size);
+        if (m.header_len == 0) {
+            recv_exact(rbuf_.data(), size, what, false);
+        } else {
+            iovec iov{rbuf_.data(), rbuf_.size()};
+            if (detail::recv_all(fd_, &iov, 1, what) != rbuf_.size()) {
+                throw_eof_in_message(what);
+            }
+        }
+        return std::string_view(rbuf_).substr(m.header_len);
+    }
+
+    /// recv<T> for a trivially copyable T: the whole message is the prefix,
+    /// a frame header and sizeof(T) bytes, taken in one recv() that never
+    /// asks for more than that. Bytes of a following message, read only when
+    /// this one was shorter than a T's (another type: an error), are kept
+    /// for the next receive.
+    template <class T>
+    T recv_fixed(const detail::deadline& until) {
+        const char* what = "Connection.recv";
+        check_readable("recv");
+        if (until && !detail::wait_readable(fd_, until)) {
+            throw TimeoutError("Connection.recv: timed out");
+        }
+        constexpr std::size_t expected = 4 + reduction::header_size + sizeof(T);
+        char buf[expected < 12 ? 12 : expected];
+        ssize_t n;
+        do {
+            n = ::recv(fd_, buf, expected, 0);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            detail::throw_errno("Connection.recv: recv");
+        }
+        if (n == 0) {
+            throw EOFError("Connection.recv: the other end is closed");
+        }
+        auto got = static_cast<std::size_t>(n);
+        if (got < 4) {
+            recv_exact(buf + got, 4 - got, what, false);
+            got = 4;
+        }
+        std::uint32_t raw;
+        std::memcpy(&raw, buf, 4);
+        incoming m;
+        m.header_len = 4;
+        m.size = ntohl(raw);
+        check_size(m, what);
+        if (static_cast<std::int32_t>(ntohl(raw)) == -1) {
+            if (got < 12) {
+                recv_exact(buf + got, 12 - got, what, false);
+                got = 12;
+            }
+            std::uint64_t raw64;
+            std::memcpy(&raw64, buf + 4, 8);
+            m.size = be64toh(raw64);
+            m.header_len = 12;
+        }
+        const std::uint64_t whole = m.header_len + m.size;
+        if (whole <= got) {
+            if (whole < got) {  // read ahead into the next message
+                pending_.assign(buf + whole, got - static_cast<std::size_t>(whole));
+                pending_pos_ = 0;
+            }
+            return reduction::loads<T>(
+                std::string_view(buf + m.header_len, static_cast<std::size_t>(m.size)));
+        }
+        if (whole <= expected) {
+            recv_exact(buf + got, static_cast<std::size_t>(whole) - got, what, false);
+            return reduction::loads<T>(
+                std::string_view(buf + m.header_len, static_cast<std::size_t>(m.size)));
+        }
+        // Longer than a T's frame: not a T. Read it (or discard it if too
+        // long) so the error can say what it is and the stream goes on.
+        const std::size_t have = got - m.header_len;
+        const incoming rest{m.size - have, 0};
+        if (m.size > reduction::max_frame_size() + reduction::header_size) {
+            discard(rest, what);
+            throw UnpicklingError("Connection.recv: a message of " + std::to_string(m.size) +
+                                  " bytes is over the limit of " +
+                                  std::to_string(reduction::max_frame_size()) +
+                                  " bytes (reduction::set_max_frame_size); it was discarded");
+        }
+        rbuf_.assign(buf + m.header_len, have);
+        rbuf_.resize(static_cast<std::size_t>(m.size));
+        recv_exact(rbuf_.data() + have, static_cast<std::size_t>(rest.size), what, false);
+        T value = reduction::loads<T>(rbuf_);  // throws: the frame is not a T
+        trim(rbuf_);
+        return value;
     }
 
     std::string recv_bytes_until(const detail::deadline& until,
@@ -455,6 +606,11 @@ private:
         if (m.size > limit) {
             discard(m, "Connection.recv_bytes");
             throw_bad_length("Connection.recv_bytes", m.size, limit);
+        }
+        if (m.size <= detail::small_message) {
+            std::string out(read_small(m, "Connection.recv_bytes"));
+            trim(rbuf_);
+            return out;
         }
         std::string out(static_cast<std::size_t>(m.size), '\0');
         read_payload(m, out.data(), "Connection.recv_bytes");
@@ -466,6 +622,11 @@ private:
         static_assert(std::is_same_v<reduction::wire_type_t<T>, T>,
                       "multiprocessing::Connection::recv: ask for a value type (std::string "
                       "for text)");
+        if constexpr (reduction::kind_of_v<T> == reduction::frame_kind::bytes) {
+            if (pending_size() == 0) {
+                return recv_fixed<T>(until);
+            }
+        }
         const char* what = "Connection.recv";
         const incoming m = next_message(until, what);
         if (m.size > reduction::max_frame_size() + reduction::header_size) {
@@ -505,16 +666,14 @@ private:
                 return value;
             }
         }
-        rbuf_.resize(static_cast<std::size_t>(m.size));
-        read_payload(m, rbuf_.data(), what);
-        T value = reduction::loads<T>(rbuf_);
+        T value = reduction::loads<T>(read_small(m, what));
         trim(rbuf_);
         return value;
     }
 
     bool poll_until(const detail::deadline& until) {
         check_readable("poll");
-        return detail::wait_readable(fd_, until);
+        return pending_size() > 0 || detail::wait_readable(fd_, until);
     }
 
     int fd_ = -1;
@@ -522,7 +681,20 @@ private:
     bool writable_ = true;
     std::string wbuf_;  // reused by send(): no allocation per message
     std::string rbuf_;  // reused by recv()
+    // Bytes of the next message(s), read ahead only by recv_fixed when the
+    // message turned out shorter than expected (a type error).
+    std::string pending_;
+    std::size_t pending_pos_ = 0;
+
+    friend struct detail::connection_access;
 };
+
+namespace detail {
+/// What connection::wait needs to see inside a Connection.
+struct connection_access {
+    static bool has_buffered(const Connection& c) noexcept { return c.pending_size() > 0; }
+};
+}  // namespace detail
 
 /// Python: multiprocessing.Pipe(duplex=True). Two connected Connections on a
 /// socketpair. With duplex = false, the first can only receive and the second
@@ -624,10 +796,25 @@ inline std::vector<Waitable> wait_until(const std::vector<Waitable>& object_list
                                         const detail::deadline& until) {
     std::vector<pollfd> fds;
     fds.reserve(object_list.size());
+    bool buffered = false;
     for (const auto& o : object_list) {
         fds.push_back(pollfd{o.fileno(), POLLIN, 0});
+        buffered = buffered ||
+                   (o.connection() && detail::connection_access::has_buffered(*o.connection()));
     }
     std::vector<Waitable> ready;
+    if (buffered) {
+        // A message already read ahead is ready now; poll the rest without waiting.
+        std::vector<std::size_t> now = detail::poll_ready(fds, detail::clock::now());
+        for (std::size_t i = 0; i < object_list.size(); ++i) {
+            const Connection* c = object_list[i].connection();
+            if ((c && detail::connection_access::has_buffered(*c)) ||
+                std::find(now.begin(), now.end(), i) != now.end()) {
+                ready.push_back(object_list[i]);
+            }
+        }
+        return ready;
+    }
     for (const std::size_t i : detail::poll_ready(fds, until)) {
         ready.push_back(object_list[i]);
     }

@@ -667,3 +667,21 @@ TEST_CASE("without OpenSSL an authkey is refused with a clear error", "[connecti
 }
 
 #endif
+
+TEST_CASE("a short message of another type read ahead keeps the next one whole", "[connection]") {
+    auto [a, b] = mp::Pipe();
+    a.send(std::uint8_t{1});  // shorter than an int's frame
+    a.send(7);
+    a.send_bytes("tail");
+    REQUIRE_THROWS_AS(b.recv<int>(), mp::UnpicklingError);
+    // Part of the next message was read ahead: it still counts as readable.
+    REQUIRE(b.poll());
+    REQUIRE(mp::connection::wait({b}, 0s).size() == 1);
+    REQUIRE(b.recv<int>() == 7);
+    REQUIRE(b.recv_bytes() == "tail");
+    REQUIRE_FALSE(b.poll());
+    a.send(std::uint16_t{2});
+    a.send(std::string("next"));
+    REQUIRE_THROWS_AS(b.recv<int>(), mp::UnpicklingError);
+    REQUIRE(b.recv<std::string>() == "next");
+}

@@ -1,0 +1,210 @@
+// Connection benchmark: round trips of a small integer between a parent and
+// a child, and 1 MiB messages streamed from a child, against a raw
+// socketpair ping-pong and Python's multiprocessing.Pipe (bench_connection.py,
+// run from here), in one run, printed as times and ratios.
+//
+//   g++ -O2 -std=c++17 -Iinclude bench/bench_connection.cpp -o bench_connection
+//   ./bench_connection [path/to/bench_connection.py] [round_trips] [mib]
+#include <multiprocessing.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace mp = multiprocessing;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+int round_trips = 20000;
+int mib = 1000;
+
+double seconds_since(clock_type::time_point start) {
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+void read_exact(int fd, void* p, std::size_t n) {
+    auto* c = static_cast<char*>(p);
+    while (n > 0) {
+        const ssize_t r = ::read(fd, c, n);
+        if (r <= 0) {
+            std::perror("read");
+            std::exit(1);
+        }
+        c += r;
+        n -= static_cast<std::size_t>(r);
+    }
+}
+
+// Raw socketpair ping-pong of a 4-byte integer: the kernel's floor.
+double raw_round_trip_us() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
+        std::perror("socketpair");
+        std::exit(1);
+    }
+    mp::Process child([fds] {
+        for (int i = 0; i < round_trips; ++i) {
+            int x;
+            read_exact(fds[1], &x, sizeof x);
+            ++x;
+            (void)::send(fds[1], &x, sizeof x, MSG_NOSIGNAL);
+        }
+    });
+    child.start();
+    const auto start = clock_type::now();
+    int x = 0;
+    for (int i = 0; i < round_trips; ++i) {
+        (void)::send(fds[0], &x, sizeof x, MSG_NOSIGNAL);
+        read_exact(fds[0], &x, sizeof x);
+    }
+    const double us = seconds_since(start) / round_trips * 1e6;
+    child.join();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return us;
+}
+
+double pipe_round_trip_us(bool bytes) {
+    auto [a, b] = mp::Pipe();
+    mp::Process child([&b, bytes] {
+        for (int i = 0; i < round_trips; ++i) {
+            if (bytes) {
+                b.send_bytes(b.recv_bytes());
+            } else {
+                b.send(b.recv<int>() + 1);
+            }
+        }
+    });
+    child.start();
+    b.close();
+    const auto start = clock_type::now();
+    int x = 0;
+    std::string msg(4, '\x07');
+    for (int i = 0; i < round_trips; ++i) {
+        if (bytes) {
+            a.send_bytes(msg);
+            msg = a.recv_bytes();
+        } else {
+            a.send(x);
+            x = a.recv<int>();
+        }
+    }
+    const double us = seconds_since(start) / round_trips * 1e6;
+    child.join();
+    return us;
+}
+
+enum class stream_kind { recv_bytes, recv_string, recv_bytes_into };
+
+double throughput_gbps(stream_kind kind) {
+    auto [a, b] = mp::Pipe();
+    mp::Process child([&b, kind] {
+        const std::string block(1 << 20, 'x');
+        for (int i = 0; i < mib; ++i) {
+            if (kind == stream_kind::recv_string) {
+                b.send(block);
+            } else {
+                b.send_bytes(block);
+            }
+        }
+        (void)b.recv_bytes();
+    });
+    child.start();
+    b.close();
+    std::string buffer(1 << 20, '\0');
+    std::size_t total = 0;
+    const auto start = clock_type::now();
+    for (int i = 0; i < mib; ++i) {
+        switch (kind) {
+            case stream_kind::recv_bytes: total += a.recv_bytes().size(); break;
+            case stream_kind::recv_string: total += a.recv<std::string>().size(); break;
+            case stream_kind::recv_bytes_into: total += a.recv_bytes_into(buffer); break;
+        }
+    }
+    const double gbps = static_cast<double>(total) / seconds_since(start) / 1e9;
+    a.send_bytes("done");
+    child.join();
+    return gbps;
+}
+
+template <class F>
+double best(F f, bool lower_is_better) {
+    double r = f();
+    for (int i = 0; i < 2; ++i) {
+        const double v = f();
+        r = lower_is_better ? std::min(r, v) : std::max(r, v);
+    }
+    return r;
+}
+
+std::map<std::string, double> run_python(const std::string& script) {
+    std::map<std::string, double> figures;
+    const std::string cmd = "python3 '" + script + "' " + std::to_string(round_trips) + " " +
+                            std::to_string(mib);
+    FILE* out = ::popen(cmd.c_str(), "r");
+    if (!out) {
+        return figures;
+    }
+    char name[64];
+    double value;
+    while (std::fscanf(out, "%63s %lf", name, &value) == 2) {
+        figures[name] = value;
+    }
+    ::pclose(out);
+    return figures;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string script = std::string(__FILE__);
+    script = script.substr(0, script.find_last_of('/') + 1) + "bench_connection.py";
+    if (argc > 1) {
+        script = argv[1];
+    }
+    if (argc > 2) {
+        round_trips = std::atoi(argv[2]);
+    }
+    if (argc > 3) {
+        mib = std::atoi(argv[3]);
+    }
+    std::printf("round trips of a small integer, parent <-> child (best of 3, %d each)\n",
+                round_trips);
+    const double raw = best(raw_round_trip_us, true);
+    const double obj = best([] { return pipe_round_trip_us(false); }, true);
+    const double bytes = best([] { return pipe_round_trip_us(true); }, true);
+    const auto py = run_python(script);
+    std::printf("  raw socketpair ping-pong       %7.2f us\n", raw);
+    std::printf("  mp::Pipe send/recv<int>        %7.2f us  (%.2fx raw)\n", obj, obj / raw);
+    std::printf("  mp::Pipe send_bytes/recv_bytes %7.2f us  (%.2fx raw)\n", bytes, bytes / raw);
+    if (py.count("py_send_recv_us")) {
+        const double ps = py.at("py_send_recv_us");
+        const double pb = py.at("py_send_bytes_us");
+        std::printf("  Python Pipe send/recv          %7.2f us  (%.2fx raw; C++ is %.2fx faster)\n",
+                    ps, ps / raw, ps / obj);
+        std::printf("  Python Pipe send_bytes/recv_bytes %4.2f us  (%.2fx raw; C++ is %.2fx "
+                    "faster)\n",
+                    pb, pb / raw, pb / bytes);
+    } else {
+        std::printf("  (python3 %s did not run)\n", script.c_str());
+    }
+    std::printf("1 MiB messages, child -> parent (best of 3, %d MiB each)\n", mib);
+    const double gb = best([] { return throughput_gbps(stream_kind::recv_bytes); }, false);
+    const double gs = best([] { return throughput_gbps(stream_kind::recv_string); }, false);
+    const double gi = best([] { return throughput_gbps(stream_kind::recv_bytes_into); }, false);
+    std::printf("  mp send_bytes/recv_bytes       %6.2f GB/s\n", gb);
+    std::printf("  mp send/recv<std::string>      %6.2f GB/s\n", gs);
+    std::printf("  mp send_bytes/recv_bytes_into  %6.2f GB/s\n", gi);
+    if (py.count("py_1mib_gbps")) {
+        const double pg = py.at("py_1mib_gbps");
+        std::printf("  Python send_bytes/recv_bytes   %6.2f GB/s  (C++ recv_bytes is %.2fx, "
+                    "recv_bytes_into %.2fx)\n",
+                    pg, gb / pg, gi / pg);
+    }
+}
