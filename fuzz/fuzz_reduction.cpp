@@ -1,7 +1,8 @@
 // libFuzzer target over the value decoder (reduction::loads) and the frame
 // header parser. Any input must either decode or throw mp::UnpicklingError:
 // another exception, a crash, a sanitizer report, a hang or a huge allocation
-// is a failure. Values that decode are encoded again and must decode equal.
+// is a failure. Values that decode are encoded again and must decode to the
+// same encoding.
 //
 // Input layout: byte 0 selects the type (low 4 bits) and whether the rest is
 // a whole frame or a payload to put behind a valid header for that type (bit 4),
@@ -39,15 +40,6 @@ struct Record {
 };
 
 template <class T>
-bool same(const T& a, const T& b) {
-    if constexpr (std::is_floating_point_v<T>) {
-        return std::memcmp(&a, &b, sizeof(T)) == 0;  // NaN-safe
-    } else {
-        return a == b;
-    }
-}
-
-template <class T>
 void one(std::string_view data, bool wrap) {
     std::string frame;
     if (wrap) {
@@ -59,12 +51,11 @@ void one(std::string_view data, bool wrap) {
     }
     try {
         const T value = red::loads<T>(data);
-        const T again = red::loads<T>(red::dumps(value));
-        if constexpr (!std::is_floating_point_v<T> && !std::is_same_v<T, std::vector<double>>) {
-            if (!same(value, again)) {
-                std::fprintf(stderr, "round trip changed the value\n");
-                std::abort();
-            }
+        const std::string encoded = red::dumps(value);
+        // Compared as bytes: NaN != NaN, but its encoding is stable.
+        if (red::dumps(red::loads<T>(encoded)) != encoded) {
+            std::fprintf(stderr, "round trip changed the value\n");
+            std::abort();
         }
     } catch (const mp::UnpicklingError&) {
         // the expected outcome for malformed input
