@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <sys/socket.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace mp = multiprocessing;
@@ -71,7 +72,8 @@ double raw_round_trip_us() {
 }
 
 double pipe_round_trip_us(bool bytes) {
-    auto [a, b] = mp::Pipe();
+    mp::Connection a, b;
+    std::tie(a, b) = mp::Pipe();
     mp::Process child([&b, bytes] {
         for (int i = 0; i < round_trips; ++i) {
             if (bytes) {
@@ -103,7 +105,8 @@ double pipe_round_trip_us(bool bytes) {
 enum class stream_kind { recv_bytes, recv_string, recv_bytes_into };
 
 double throughput_gbps(stream_kind kind) {
-    auto [a, b] = mp::Pipe();
+    mp::Connection a, b;
+    std::tie(a, b) = mp::Pipe();
     mp::Process child([&b, kind] {
         const std::string block(1 << 20, 'x');
         for (int i = 0; i < mib; ++i) {
