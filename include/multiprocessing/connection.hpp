@@ -877,12 +877,21 @@ inline constexpr std::string_view welcome = "#WELCOME#";
 inline constexpr std::string_view failure = "#FAILURE#";
 inline constexpr std::size_t challenge_length = 20;
 
+/// recv_bytes(256) for the handshake, within `until` if set (TimeoutError).
+inline std::string recv_handshake(Connection& c, const deadline& until) {
+    if (until) {
+        return c.recv_bytes(*until - clock::now(), 256);
+    }
+    return c.recv_bytes(256);
+}
+
 /// Python 3.11: deliver_challenge(connection, authkey).
-inline void deliver_challenge(Connection& c, const std::string& authkey) {
+inline void deliver_challenge(Connection& c, const std::string& authkey,
+                              const deadline& until = std::nullopt) {
     const std::string message = random_authkey().substr(0, challenge_length);
     const std::string digest = hmac_md5(authkey, message);  // before anything is sent
     c.send_bytes(std::string(challenge_prefix) + message);
-    const std::string response = c.recv_bytes(256);
+    const std::string response = recv_handshake(c, until);
     if (equal_digests(response, digest)) {
         c.send_bytes(welcome);
     } else {
@@ -892,15 +901,16 @@ inline void deliver_challenge(Connection& c, const std::string& authkey) {
 }
 
 /// Python 3.11: answer_challenge(connection, authkey).
-inline void answer_challenge(Connection& c, const std::string& authkey) {
+inline void answer_challenge(Connection& c, const std::string& authkey,
+                             const deadline& until = std::nullopt) {
     (void)hmac_md5(authkey, "");  // no HMAC in this build: fail before reading
-    const std::string message = c.recv_bytes(256);
+    const std::string message = recv_handshake(c, until);
     if (message.compare(0, challenge_prefix.size(), challenge_prefix) != 0) {
         throw AuthenticationError("protocol error: expected a challenge, got " +
                                   std::to_string(message.size()) + " other bytes");
     }
     c.send_bytes(hmac_md5(authkey, std::string_view(message).substr(challenge_prefix.size())));
-    if (c.recv_bytes(256) != welcome) {
+    if (recv_handshake(c, until) != welcome) {
         throw AuthenticationError("digest sent was rejected");
     }
 }
@@ -1048,8 +1058,9 @@ public:
     /// (EBADF) if closed.
     Connection accept() { return accept_until(std::nullopt); }
 
-    /// accept() waiting at most `timeout` for a client; throws
-    /// mp::TimeoutError if none comes.
+    /// accept() waiting at most `timeout` for a client and its
+    /// authentication; throws mp::TimeoutError if none comes (or a client
+    /// connects and stays silent: that connection is dropped).
     template <class Rep, class Period>
     Connection accept(std::chrono::duration<Rep, Period> timeout) {
         return accept_until(detail::deadline_after(timeout));
@@ -1157,8 +1168,8 @@ private:
             last_accepted_ = detail::from_sockaddr(peer, plen);
             Connection c(fd);
             if (authkey_) {
-                detail::deliver_challenge(c, *authkey_);
-                detail::answer_challenge(c, *authkey_);
+                detail::deliver_challenge(c, *authkey_, until);
+                detail::answer_challenge(c, *authkey_, until);
             }
             return c;
         }

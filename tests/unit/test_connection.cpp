@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <functional>
 #include <map>
 #include <set>
@@ -706,3 +707,37 @@ TEST_CASE("a short message of another type read ahead keeps the next one whole",
     REQUIRE_THROWS_AS(b.recv<int>(), mp::UnpicklingError);
     REQUIRE(b.recv<std::string>() == "next");
 }
+
+TEST_CASE("a Connection can wrap and give back a descriptor", "[connection]") {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    mp::Connection a(fds[0]);
+    mp::Connection b(fds[1], true, false);
+    REQUIRE(a.fileno() == fds[0]);
+    a.send(5);
+    REQUIRE(b.recv<int>() == 5);
+    const int fd = a.detach();
+    REQUIRE(fd == fds[0]);
+    REQUIRE(a.closed());
+    REQUIRE(::fcntl(fd, F_GETFD) >= 0);  // still open: detach() does not close
+    mp::Connection again(fd);
+    again.send_bytes("back");
+    REQUIRE(b.recv_bytes() == "back");
+    mp::Connection moved(std::move(again));
+    REQUIRE(again.closed());
+    REQUIRE_FALSE(moved.closed());
+}
+
+#if defined(MULTIPROCESSING_HAS_OPENSSL) && MULTIPROCESSING_HAS_OPENSSL
+TEST_CASE("accept(timeout) drops a client that never answers the challenge",
+          "[connection][listener][authkey]") {
+    namespace conn = mp::connection;
+    conn::ListenerOptions options;
+    options.authkey = "secret";
+    conn::Listener listener(options);
+    auto silent = conn::Client(listener.address());  // no authkey: does not answer
+    REQUIRE_THROWS_AS(listener.accept(50ms), mp::TimeoutError);
+    REQUIRE(silent.recv_bytes().rfind("#CHALLENGE#", 0) == 0);  // what it was sent
+    REQUIRE_THROWS_AS(silent.recv_bytes(), mp::EOFError);       // then dropped
+}
+#endif
