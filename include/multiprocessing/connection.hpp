@@ -312,6 +312,7 @@ private:
     struct incoming {
         std::uint64_t size = 0;
         std::size_t header_len = 0;
+        bool in_socket = true;  // the prefix is still in the socket (only peeked at)
     };
 
     [[noreturn]] static void throw_misuse(const char* method, const char* message) {
@@ -432,14 +433,22 @@ private:
             m.size = be64toh(raw64);
         } else {
             m.size = static_cast<std::uint32_t>(first);
+            m.header_len = 4;
+            m.in_socket = false;
+            check_size(m, what);
         }
         m.header_len = 0;
-        check_size(m, what);
         return m;
     }
 
-    static void check_size(const incoming& m, const char* what) {
+    /// A 4-byte length above 2^31 - 1 is negative in Python's format: a
+    /// corrupt stream. The prefix is consumed, so the error does not repeat.
+    void check_size(const incoming& m, const char* what) {
         if (m.header_len == 4 && m.size > 0x7fffffff) {
+            if (m.in_socket) {
+                char prefix[4];
+                recv_exact(prefix, 4, what, false);
+            }
             throw std::system_error(EPROTO, std::generic_category(),
                                     std::string(what) + ": negative message length");
         }
@@ -496,7 +505,9 @@ private:
     /// Reads message `m` and throws its bytes away, in bounded chunks.
     void discard(const incoming& m, const char* what) {
         char trash[16384];
-        std::uint64_t left = m.header_len + m.size;
+        // A garbage length near 2^64 means "everything until EOF".
+        std::uint64_t left =
+            m.size > UINT64_MAX - m.header_len ? UINT64_MAX : m.header_len + m.size;
         while (left > 0) {
             const std::size_t n =
                 static_cast<std::size_t>(std::min<std::uint64_t>(left, sizeof trash));
@@ -555,7 +566,12 @@ private:
         incoming m;
         m.header_len = 4;
         m.size = ntohl(raw);
-        check_size(m, what);
+        m.in_socket = false;
+        if (m.size > 0x7fffffff && m.size != 0xffffffffU) {
+            pending_.assign(buf + 4, got - 4);  // keep what followed the bad prefix
+            pending_pos_ = 0;
+            check_size(m, what);  // throws
+        }
         if (static_cast<std::int32_t>(ntohl(raw)) == -1) {
             if (got < 12) {
                 recv_exact(buf + got, 12 - got, what, false);
@@ -565,6 +581,13 @@ private:
             std::memcpy(&raw64, buf + 4, 8);
             m.size = be64toh(raw64);
             m.header_len = 12;
+        }
+        if (m.size > reduction::max_frame_size() + reduction::header_size) {
+            discard(incoming{m.size - (got - m.header_len), 0, false}, what);
+            throw UnpicklingError("Connection.recv: a message of " + std::to_string(m.size) +
+                                  " bytes is over the limit of " +
+                                  std::to_string(reduction::max_frame_size()) +
+                                  " bytes (reduction::set_max_frame_size); it was discarded");
         }
         const std::uint64_t whole = m.header_len + m.size;
         if (whole <= got) {
@@ -583,7 +606,7 @@ private:
         // Longer than a T's frame: not a T. Read it (or discard it if too
         // long) so the error can say what it is and the stream goes on.
         const std::size_t have = got - m.header_len;
-        const incoming rest{m.size - have, 0};
+        const incoming rest{m.size - have, 0, false};
         if (m.size > reduction::max_frame_size() + reduction::header_size) {
             discard(rest, what);
             throw UnpicklingError("Connection.recv: a message of " + std::to_string(m.size) +
@@ -646,7 +669,7 @@ private:
                 if (detail::recv_all(fd_, iov, 2, what) != m.header_len + reduction::header_size) {
                     throw_eof_in_message(what);
                 }
-                const incoming rest{m.size - reduction::header_size, 0};
+                const incoming rest{m.size - reduction::header_size, 0, false};
                 reduction::frame_header h;
                 try {
                     h = reduction::parse_header(std::string_view(header, reduction::header_size));

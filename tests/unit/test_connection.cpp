@@ -741,3 +741,44 @@ TEST_CASE("accept(timeout) drops a client that never answers the challenge",
     REQUIRE_THROWS_AS(silent.recv_bytes(), mp::EOFError);       // then dropped
 }
 #endif
+
+TEST_CASE("a negative length is a protocol error that does not repeat", "[connection]") {
+    mp::Connection a, b;
+    std::tie(a, b) = mp::Pipe();
+    const std::string bad = python_header(0x80000001U);
+    REQUIRE(::send(a.fileno(), bad.data(), bad.size(), MSG_NOSIGNAL) == 4);
+    a.send_bytes("fine");
+    REQUIRE(errno_of([&] { (void)b.recv_bytes(); }) == EPROTO);
+    REQUIRE(b.recv_bytes() == "fine");
+    REQUIRE(::send(a.fileno(), bad.data(), bad.size(), MSG_NOSIGNAL) == 4);
+    a.send(3);
+    REQUIRE(errno_of([&] { (void)b.recv<int>(); }) == EPROTO);
+    REQUIRE(b.recv<int>() == 3);
+}
+
+TEST_CASE("an absurd 64-bit length is refused without allocating or overflowing", "[connection]") {
+    for (int kind = 0; kind < 3; ++kind) {
+        mp::Connection a, b;
+        std::tie(a, b) = mp::Pipe();
+        const std::string bad = python_header(0xffffffffU) + std::string(8, '\xff') + "data";
+        REQUIRE(::send(a.fileno(), bad.data(), bad.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(bad.size()));
+        a.close();
+        // Over every limit: the message is skipped to the end of the stream.
+        const int err = errno_of([&] {
+            try {
+                if (kind == 0) {
+                    (void)b.recv<int>();
+                } else if (kind == 1) {
+                    (void)b.recv<std::string>();
+                } else {
+                    (void)b.recv_bytes();
+                }
+            } catch (const mp::UnpicklingError&) {
+                throw std::system_error(EMSGSIZE, std::generic_category());
+            }
+        });
+        REQUIRE((err == EIO || err == EMSGSIZE));
+        REQUIRE_THROWS_AS(b.recv_bytes(), mp::EOFError);
+    }
+}
