@@ -92,6 +92,11 @@ inline constexpr std::size_t small_message = 64 * 1024;
 /// another receives is fine. Two processes reading one end each take whole
 /// messages as long as the messages waiting are of equal size (the seed
 /// example's pattern); in general give each process its own end.
+///
+/// The library never reads ahead of the message asked for, with one
+/// exception: recv<T>() of a trivially copyable T reads a T's message length
+/// at once, and when the message was shorter (of another type: an error) the
+/// bytes of the next one are kept in this object for the next receive.
 class Connection {
 public:
     /// A closed connection.
@@ -803,9 +808,11 @@ public:
         return fd_;
     }
 
+    /// Same object (Python compares the objects wait() returns with `in`).
     friend bool operator==(const Waitable& a, const Waitable& b) noexcept {
         return a.conn_ == b.conn_ && a.process_ == b.process_ && a.fd_ == b.fd_;
     }
+    /// Not the same object.
     friend bool operator!=(const Waitable& a, const Waitable& b) noexcept { return !(a == b); }
 
 private:
