@@ -41,10 +41,15 @@ inline void send_all(int fd, iovec* iov, std::size_t count, const std::string& w
     // Skip empty leading entries, so that an empty message still sends its header.
     iov = advance_iov(iov, count, 0);
     while (count > 0) {
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = count;
-        const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        ssize_t n;
+        if (count == 1) {
+            n = ::send(fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
+        } else {
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = count;
+            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        }
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -60,10 +65,15 @@ inline std::size_t recv_all(int fd, iovec* iov, std::size_t count, const std::st
     std::size_t got = 0;
     iov = advance_iov(iov, count, 0);
     while (count > 0) {
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = count;
-        const ssize_t n = ::recvmsg(fd, &msg, MSG_WAITALL);
+        ssize_t n;
+        if (count == 1) {
+            n = ::recv(fd, iov->iov_base, iov->iov_len, MSG_WAITALL);
+        } else {
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = count;
+            n = ::recvmsg(fd, &msg, MSG_WAITALL);
+        }
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
