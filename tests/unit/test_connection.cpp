@@ -782,3 +782,15 @@ TEST_CASE("an absurd 64-bit length is refused without allocating or overflowing"
         REQUIRE_THROWS_AS(b.recv_bytes(), mp::EOFError);
     }
 }
+
+TEST_CASE("Listener and Client over an abstract Unix address", "[connection][listener]") {
+    namespace conn = mp::connection;
+    const std::string name =
+        std::string(1, '\0') + "mp-test-abstract-" + std::to_string(::getpid());
+    conn::Listener listener{conn::Address(name)};
+    REQUIRE(std::get<std::string>(listener.address()) == name);
+    auto client = conn::Client(name);
+    auto server = listener.accept(60s);
+    client.send(std::string("abstract"));
+    REQUIRE(server.recv<std::string>() == "abstract");
+}
