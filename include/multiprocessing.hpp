@@ -9,6 +9,7 @@
 #define MULTIPROCESSING_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/connection.hpp>
 #include <multiprocessing/context.hpp>
 #include <multiprocessing/exceptions.hpp>
 #include <multiprocessing/process.hpp>

@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh            # library + tests + examples
 #   scripts/install-deps.sh --dev      # also clang, clang-format (CI's lint and fuzz jobs)
 set -euo pipefail
-packages=(cmake ninja-build g++ libboost-dev libcereal-dev catch2 pkg-config python3)
+packages=(cmake ninja-build g++ libboost-dev libcereal-dev libssl-dev catch2 pkg-config python3)
 if [ "${1:-}" = "--dev" ]; then
     packages+=(clang clang-format libclang-rt-dev)
 fi
