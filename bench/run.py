@@ -6,15 +6,17 @@ run and prints them side by side, with ratios.
     python3 bench/run.py --build build
 
 Every implementation of every workload is measured --repeat times, in
-rounds (ours and raw, Python fork, Python spawn, then again), each
-measurement in a fresh process after a few untimed warm-up iterations; the
-table shows the median per-iteration time (spread with --verbose). Within a
-measurement, ours and raw take turns every --interleave iterations, so a
-burst of load on the machine hits both alike.
+rounds (the C++ ones, then each Python one, then again), each measurement
+in a fresh process after a few untimed warm-up iterations; the table shows
+one row per implementation: the median per-iteration time, the rate for
+throughput workloads, and its time over ours (spread with --verbose).
+Within a measurement, the C++ implementations take turns every
+--interleave iterations where the workload allows it, so a burst of load
+on the machine hits them alike.
 
 Adding a workload: a C++ function registered with BENCH_WORKLOAD in a
 bench/bench_<name>.cpp, a Python function registered with @workload in
-bench/py_workloads.py, and an entry in WORKLOADS below.
+bench/py_workloads.py, and an entry in WORKLOADS below (bench/README.md).
 """
 import argparse
 import dataclasses
