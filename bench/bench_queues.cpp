@@ -1,342 +1,443 @@
-// Queue throughput and latency, side by side with boost::interprocess::message_queue.
-// Python's multiprocessing.Queue is measured by bench_queues.py (same cases).
+// multiprocessing-cpp benchmarks: Queue throughput and latency, beside
+// boost::interprocess::message_queue (the C++ peer) and Python's
+// multiprocessing.Queue (bench/py_workloads.py).
+// SPDX-License-Identifier: MIT
 //
-// Build and run (standalone, from the repository root):
-//     g++ -O2 -std=c++17 -Iinclude bench/bench_queues.cpp -o /tmp/bench_queues -lpthread -lrt
-//     /tmp/bench_queues            # or: /tmp/bench_queues quick
+// Workloads (one iteration is one message, or one round trip):
 //
-// Cases:
-//   small    1 producer -> 1 consumer, 1,000,000 eight-byte integers (messages/s)
-//   large    1 producer -> 1 consumer, 1 MiB messages (GB/s)
-//   2p2c     2 producers -> 2 consumers, 1,000,000 eight-byte integers in all
-//   rtt      one 8-byte message each way through two queues (µs per round trip)
-// Each case runs `repeat` times; the best is printed (the machine is shared).
+//   queue_small       1 producer process -> 1 consumer, eight-byte integers
+//                     (messages/s). Python:  for i in range(n): q.put(i)
+//   queue_large       1 producer -> 1 consumer, 1 MiB messages (bytes/s).
+//                     Python:  q.put(b"x" * 2**20)
+//   queue_2p2c        2 producers -> 2 consumers, eight-byte integers in all
+//                     (messages/s)
+//   queue_round_trip  one eight-byte message each way between two processes
+//                     through two queues (time per round trip)
+//
+// Every child waits on a Barrier before it starts, so process start-up is
+// kept out of the timing; the timing ends when every message has arrived
+// and every child has been joined.
+//
+// Implementations: "ours" (mp::Queue), "boost" (message_queue, with as much
+// room as our ring: 65536 eight-byte slots, or 8 x 1 MiB), and a floor
+// where one makes sense: "ours_ring" for queue_large (our ring alone, bytes
+// in and out, without the value codec) and "raw_pipe" for queue_round_trip
+// (write()/read() of 8 bytes on two pipes).
+#include "harness.hpp"
 #include <multiprocessing.hpp>
 
 #include <boost/interprocess/ipc/message_queue.hpp>
 
-#include <chrono>
+#include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <functional>
+#include <fcntl.h>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unistd.h>
 #include <vector>
 
 namespace mp = multiprocessing;
 namespace bip = boost::interprocess;
-using clk = std::chrono::steady_clock;
 
 namespace {
 
-int repeat = 3;
-long small_n = 1000000;
-long large_n = 2048;  // 2 GiB in 1 MiB messages
-long rtt_n = 100000;
 constexpr std::size_t mib = std::size_t{1} << 20;
+constexpr std::size_t small_iterations = 1000000;
+constexpr std::size_t large_iterations = 512;  // 512 MiB
+constexpr std::size_t round_trip_iterations = 100000;
 
-double seconds_since(clk::time_point t0) {
-    return std::chrono::duration<double>(clk::now() - t0).count();
+using process_list = std::vector<std::unique_ptr<mp::Process>>;
+
+template <class F>
+void add_process(process_list& ps, F&& f) {
+    ps.push_back(std::make_unique<mp::Process>(std::forward<F>(f)));
 }
 
-double best_of(const std::function<double()>& run, bool higher_is_better = true) {
-    double best = higher_is_better ? 0 : 1e300;
-    for (int i = 0; i < repeat; ++i) {
-        const double v = run();
-        best = higher_is_better ? std::max(best, v) : std::min(best, v);
-    }
-    return best;
-}
-
-// ---------------------------------------------------------------- ours
-
-double ours_small() {
-    mp::Queue<std::int64_t> q;
-    const long n = small_n;
-    mp::Process p(
-        [n](mp::Queue<std::int64_t> qq) {
-            for (std::int64_t i = 0; i < n; ++i) {
-                qq.put(i);
-            }
-        },
-        q);
-    const auto t0 = clk::now();
-    p.start();
-    std::int64_t sum = 0;
-    for (long i = 0; i < n; ++i) {
-        sum += q.get();
-    }
-    const double dt = seconds_since(t0);
-    p.join();
-    if (sum != n * (n - 1) / 2) {
-        std::fprintf(stderr, "bad sum\n");
-    }
-    return static_cast<double>(n) / dt;
-}
-
-double ours_large(std::size_t ring) {
-    mp::QueueOptions o;
-    o.capacity = ring;
-    mp::Queue<std::string> q(o);
-    const long n = large_n;
-    mp::Process p(
-        [n](mp::Queue<std::string> qq) {
-            std::string msg(mib, 'x');
-            for (long i = 0; i < n; ++i) {
-                msg[0] = static_cast<char>(i);
-                qq.put(msg);
-            }
-        },
-        q);
-    const auto t0 = clk::now();
-    p.start();
-    std::size_t bytes = 0;
-    for (long i = 0; i < n; ++i) {
-        bytes += q.get().size();
-    }
-    const double dt = seconds_since(t0);
-    p.join();
-    return static_cast<double>(bytes) / dt / 1e9;
-}
-
-// The ring alone, bytes in and out (no codec): what Queue<T> costs once
-// reduction.hpp copies less.
-double ring_large(std::size_t ring) {
-    mp::detail::shm_ring q(ring, 0);
-    const long n = large_n;
-    mp::Process p(
-        [n](mp::detail::shm_ring qq) {
-            std::string msg(mib, 'x');
-            for (long i = 0; i < n; ++i) {
-                msg[0] = static_cast<char>(i);
-                qq.put_bytes(msg, mp::detail::wait_spec::forever());
-            }
-        },
-        q);
-    const auto t0 = clk::now();
-    p.start();
-    std::size_t bytes = 0;
-    std::vector<char> buf(mib);
-    for (long i = 0; i < n; ++i) {
-        q.get_bytes(
-            [&](std::string_view v) {
-                std::memcpy(buf.data(), v.data(), v.size());
-                bytes += v.size();
-            },
-            mp::detail::wait_spec::forever());
-    }
-    const double dt = seconds_since(t0);
-    p.join();
-    return static_cast<double>(bytes) / dt / 1e9;
-}
-
-double ours_2p2c() {
-    mp::Queue<std::int64_t> q;
-    mp::Queue<std::int64_t> done;
-    const long per = small_n / 2;
-    std::vector<std::unique_ptr<mp::Process>> ps;
-    for (int k = 0; k < 2; ++k) {
-        ps.push_back(std::make_unique<mp::Process>(
-            [per](mp::Queue<std::int64_t> qq) {
-                for (std::int64_t i = 0; i < per; ++i) {
-                    qq.put(i);
-                }
-            },
-            q));
-    }
-    for (int k = 0; k < 2; ++k) {
-        ps.push_back(std::make_unique<mp::Process>(
-            [per](mp::Queue<std::int64_t> qq, mp::Queue<std::int64_t> d) {
-                std::int64_t got = 0;
-                for (;;) {
-                    if (qq.get() < 0) {
-                        break;
-                    }
-                    ++got;
-                }
-                d.put(got);
-            },
-            q, done));
-    }
-    const auto t0 = clk::now();
+/// Starts the children, then times from the moment all of them (and the
+/// caller) are past `start` until `body` returns and every child is joined.
+template <class Body>
+double timed_run(process_list& ps, mp::Barrier& start, Body&& body) {
     for (auto& p : ps) {
         p->start();
     }
-    ps[0]->join();
-    ps[1]->join();
-    q.put(-1);
-    q.put(-1);
-    const std::int64_t total = done.get() + done.get();
-    const double dt = seconds_since(t0);
-    ps[2]->join();
-    ps[3]->join();
-    return static_cast<double>(total) / dt;
+    const double seconds = bench::time_it([&] {
+        start.wait();
+        body();
+        for (auto& p : ps) {
+            p->join();
+        }
+    });
+    for (auto& p : ps) {
+        if (p->exitcode() != 0) {
+            throw std::runtime_error("a child failed");
+        }
+    }
+    return seconds;
 }
 
-double ours_rtt() {
+/// The first half of n, and the rest.
+std::size_t share(std::size_t n, int k) {
+    return k == 0 ? n / 2 : n - n / 2;
+}
+
+void check_sum(std::int64_t sum, std::size_t n) {
+    const auto expected = static_cast<std::int64_t>(n) * (static_cast<std::int64_t>(n) - 1) / 2;
+    if (sum != expected) {
+        throw std::runtime_error("lost or corrupted messages");
+    }
+}
+
+// ------------------------------------------------------------------ ours
+
+double ours_small(std::size_t n) {
+    mp::Queue<std::int64_t> q;
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            q.put(static_cast<std::int64_t>(i));
+        }
+    });
+    std::int64_t sum = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            sum += q.get();
+        }
+    });
+    check_sum(sum, n);
+    return s;
+}
+
+double ours_large(std::size_t n) {
+    mp::QueueOptions options;
+    options.capacity = 8 * mib;  // the memory Boost's queue gets
+    mp::Queue<std::string> q(options);
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
+        std::string msg(mib, 'x');
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            msg[0] = static_cast<char>(i);
+            q.put(msg);
+        }
+    });
+    std::size_t bytes = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            bytes += q.get().size();
+        }
+    });
+    if (bytes != n * mib) {
+        throw std::runtime_error("lost bytes");
+    }
+    return s;
+}
+
+// The queue's ring alone: bytes in, bytes copied out, no value codec.
+double ours_ring_large(std::size_t n) {
+    mp::detail::shm_ring ring(8 * mib, 0);
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
+        std::string msg(mib, 'x');
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            msg[0] = static_cast<char>(i);
+            ring.put_bytes(msg, mp::detail::wait_spec::forever());
+        }
+    });
+    std::vector<char> buf(mib);
+    std::size_t bytes = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            ring.get_bytes(
+                [&](std::string_view v) {
+                    std::memcpy(buf.data(), v.data(), v.size());
+                    bytes += v.size();
+                },
+                mp::detail::wait_spec::forever());
+        }
+    });
+    if (bytes != n * mib) {
+        throw std::runtime_error("lost bytes");
+    }
+    return s;
+}
+
+double ours_2p2c(std::size_t n) {
+    mp::Queue<std::int64_t> q;
+    mp::Barrier start(5);
+    process_list ps;
+    for (int k = 0; k < 2; ++k) {
+        add_process(ps, [&, k] {
+            start.wait();
+            for (std::size_t i = 0; i < share(n, k); ++i) {
+                q.put(static_cast<std::int64_t>(i));
+            }
+        });
+        add_process(ps, [&, k] {
+            start.wait();
+            std::int64_t sum = 0;
+            for (std::size_t i = 0; i < share(n, k); ++i) {
+                sum += q.get();
+            }
+            bench::do_not_optimize(sum);
+        });
+    }
+    return timed_run(ps, start, [] {});
+}
+
+double ours_round_trip(std::size_t n) {
     mp::Queue<std::int64_t> ping;
     mp::Queue<std::int64_t> pong;
-    const long n = rtt_n;
-    mp::Process p(
-        [n](mp::Queue<std::int64_t> in, mp::Queue<std::int64_t> out) {
-            for (long i = 0; i < n; ++i) {
-                out.put(in.get());
-            }
-        },
-        ping, pong);
-    p.start();
-    ping.put(-1);  // warm-up round trip
-    pong.get();
-    const auto t0 = clk::now();
-    for (long i = 1; i < n; ++i) {
-        ping.put(i);
-        pong.get();
-    }
-    const double dt = seconds_since(t0);
-    p.join();
-    return dt / static_cast<double>(n - 1) * 1e6;
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            pong.put(ping.get());
+        }
+    });
+    std::int64_t sum = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            ping.put(static_cast<std::int64_t>(i));
+            sum += pong.get();
+        }
+    });
+    check_sum(sum, n);
+    return s;
 }
 
-// ---------------------------------------------------------------- Boost
+// ----------------------------------------------------------------- Boost
 
+/// Names of two Boost queues in /dev/shm, removed before and after.
 struct boost_names {
-    std::string a, b;
-    boost_names() {
-        a = "mp_bench_q1_" + std::to_string(::getpid());
-        b = "mp_bench_q2_" + std::to_string(::getpid());
-        bip::message_queue::remove(a.c_str());
-        bip::message_queue::remove(b.c_str());
-    }
-    ~boost_names() {
+    std::string a = "mp_bench_q1_" + std::to_string(::getpid());
+    std::string b = "mp_bench_q2_" + std::to_string(::getpid());
+    boost_names() { remove(); }
+    ~boost_names() { remove(); }
+    boost_names(const boost_names&) = delete;
+    boost_names& operator=(const boost_names&) = delete;
+    void remove() const {
         bip::message_queue::remove(a.c_str());
         bip::message_queue::remove(b.c_str());
     }
 };
 
-double boost_small(long producers = 1, long consumers = 1) {
-    boost_names names;
-    // Same memory as our default ring: 64 Ki slots of 8 bytes (plus Boost's index).
-    bip::message_queue q(bip::create_only, names.a.c_str(), 65536, sizeof(std::int64_t));
-    const long per = small_n / producers;
-    std::vector<std::unique_ptr<mp::Process>> ps;
-    for (long k = 0; k < producers; ++k) {
-        ps.push_back(std::make_unique<mp::Process>([per, &names] {
-            bip::message_queue qq(bip::open_only, names.a.c_str());
-            for (std::int64_t i = 0; i < per; ++i) {
-                qq.send(&i, sizeof i, 0);
-            }
-        }));
-    }
-    const long per_consumer = small_n / consumers;
-    for (long k = 1; k < consumers; ++k) {
-        ps.push_back(std::make_unique<mp::Process>([per_consumer, &names] {
-            bip::message_queue qq(bip::open_only, names.a.c_str());
-            std::int64_t v = 0;
-            std::size_t got = 0;
-            unsigned prio = 0;
-            for (long i = 0; i < per_consumer; ++i) {
-                qq.receive(&v, sizeof v, got, prio);
-            }
-        }));
-    }
-    const auto t0 = clk::now();
-    for (auto& p : ps) {
-        p->start();
-    }
+std::int64_t boost_receive(bip::message_queue& q) {
     std::int64_t v = 0;
     std::size_t got = 0;
     unsigned prio = 0;
-    for (long i = 0; i < per_consumer; ++i) {
-        q.receive(&v, sizeof v, got, prio);
-    }
-    for (auto& p : ps) {
-        p->join();
-    }
-    const double dt = seconds_since(t0);
-    return static_cast<double>(small_n) / dt;
+    q.receive(&v, sizeof v, got, prio);
+    return v;
 }
 
-double boost_large() {
+void boost_send(bip::message_queue& q, std::int64_t v) {
+    q.send(&v, sizeof v, 0);
+}
+
+double boost_small(std::size_t n) {
+    boost_names names;
+    bip::message_queue q(bip::create_only, names.a.c_str(), 65536, sizeof(std::int64_t));
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
+        bip::message_queue qq(bip::open_only, names.a.c_str());
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            boost_send(qq, static_cast<std::int64_t>(i));
+        }
+    });
+    std::int64_t sum = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            sum += boost_receive(q);
+        }
+    });
+    check_sum(sum, n);
+    return s;
+}
+
+double boost_large(std::size_t n) {
     boost_names names;
     bip::message_queue q(bip::create_only, names.a.c_str(), 8, mib);  // 8 MiB, as our ring
-    const long n = large_n;
-    mp::Process p([n, &names] {
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
         bip::message_queue qq(bip::open_only, names.a.c_str());
         std::vector<char> msg(mib, 'x');
-        for (long i = 0; i < n; ++i) {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
             msg[0] = static_cast<char>(i);
             qq.send(msg.data(), msg.size(), 0);
         }
     });
-    const auto t0 = clk::now();
-    p.start();
     std::vector<char> buf(mib);
     std::size_t bytes = 0;
-    for (long i = 0; i < n; ++i) {
-        std::size_t got = 0;
-        unsigned prio = 0;
-        q.receive(buf.data(), buf.size(), got, prio);
-        bytes += got;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t got = 0;
+            unsigned prio = 0;
+            q.receive(buf.data(), buf.size(), got, prio);
+            bytes += got;
+        }
+    });
+    if (bytes != n * mib) {
+        throw std::runtime_error("lost bytes");
     }
-    const double dt = seconds_since(t0);
-    p.join();
-    return static_cast<double>(bytes) / dt / 1e9;
+    return s;
 }
 
-double boost_rtt() {
+double boost_2p2c(std::size_t n) {
+    boost_names names;
+    bip::message_queue q(bip::create_only, names.a.c_str(), 65536, sizeof(std::int64_t));
+    mp::Barrier start(5);
+    process_list ps;
+    for (int k = 0; k < 2; ++k) {
+        add_process(ps, [&, k] {
+            bip::message_queue qq(bip::open_only, names.a.c_str());
+            start.wait();
+            for (std::size_t i = 0; i < share(n, k); ++i) {
+                boost_send(qq, static_cast<std::int64_t>(i));
+            }
+        });
+        add_process(ps, [&, k] {
+            bip::message_queue qq(bip::open_only, names.a.c_str());
+            start.wait();
+            std::int64_t sum = 0;
+            for (std::size_t i = 0; i < share(n, k); ++i) {
+                sum += boost_receive(qq);
+            }
+            bench::do_not_optimize(sum);
+        });
+    }
+    return timed_run(ps, start, [] {});
+}
+
+double boost_round_trip(std::size_t n) {
     boost_names names;
     bip::message_queue ping(bip::create_only, names.a.c_str(), 16, sizeof(std::int64_t));
     bip::message_queue pong(bip::create_only, names.b.c_str(), 16, sizeof(std::int64_t));
-    const long n = rtt_n;
-    mp::Process p([n, &names] {
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
         bip::message_queue in(bip::open_only, names.a.c_str());
         bip::message_queue out(bip::open_only, names.b.c_str());
-        std::int64_t v = 0;
-        std::size_t got = 0;
-        unsigned prio = 0;
-        for (long i = 0; i < n; ++i) {
-            in.receive(&v, sizeof v, got, prio);
-            out.send(&v, sizeof v, 0);
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            boost_send(out, boost_receive(in));
         }
     });
-    p.start();
-    std::int64_t v = -1;
-    std::size_t got = 0;
-    unsigned prio = 0;
-    ping.send(&v, sizeof v, 0);
-    pong.receive(&v, sizeof v, got, prio);
-    const auto t0 = clk::now();
-    for (std::int64_t i = 1; i < n; ++i) {
-        ping.send(&i, sizeof i, 0);
-        pong.receive(&v, sizeof v, got, prio);
-    }
-    const double dt = seconds_since(t0);
-    p.join();
-    return dt / static_cast<double>(n - 1) * 1e6;
+    std::int64_t sum = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            boost_send(ping, static_cast<std::int64_t>(i));
+            sum += boost_receive(pong);
+        }
+    });
+    check_sum(sum, n);
+    return s;
 }
+
+// ------------------------------------------------------------------- raw
+
+/// Two pipes, closed on destruction.
+struct pipe_pair {
+    int fd[2][2] = {{-1, -1}, {-1, -1}};
+    pipe_pair() {
+        for (auto& p : fd) {
+            if (::pipe2(p, O_CLOEXEC) != 0) {
+                throw std::runtime_error("pipe2 failed");
+            }
+        }
+    }
+    ~pipe_pair() {
+        for (auto& p : fd) {
+            for (int f : p) {
+                if (f >= 0) {
+                    ::close(f);
+                }
+            }
+        }
+    }
+    pipe_pair(const pipe_pair&) = delete;
+    pipe_pair& operator=(const pipe_pair&) = delete;
+};
+
+void write_all(int fd, std::int64_t v) {
+    while (::write(fd, &v, sizeof v) != static_cast<ssize_t>(sizeof v)) {
+        if (errno != EINTR) {
+            throw std::runtime_error("write failed");
+        }
+    }
+}
+
+std::int64_t read_all(int fd) {
+    std::int64_t v = 0;
+    while (::read(fd, &v, sizeof v) != static_cast<ssize_t>(sizeof v)) {
+        if (errno != EINTR) {
+            throw std::runtime_error("read failed");
+        }
+    }
+    return v;
+}
+
+double raw_pipe_round_trip(std::size_t n) {
+    pipe_pair pipes;  // [0]: parent -> child, [1]: child -> parent
+    mp::Barrier start(2);
+    process_list ps;
+    add_process(ps, [&] {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            write_all(pipes.fd[1][1], read_all(pipes.fd[0][0]));
+        }
+    });
+    std::int64_t sum = 0;
+    const double s = timed_run(ps, start, [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            write_all(pipes.fd[0][1], static_cast<std::int64_t>(i));
+            sum += read_all(pipes.fd[1][0]);
+        }
+    });
+    check_sum(sum, n);
+    return s;
+}
+
+const bench::rate messages{1, "messages"};
+const bench::rate bytes{static_cast<double>(mib), "bytes"};
+
+BENCH_WORKLOAD("queue_small", "ours", "mp::Queue<int64_t>, 1 producer -> 1 consumer",
+               small_iterations, ours_small, messages);
+BENCH_WORKLOAD("queue_small", "boost", "bip::message_queue(65536 x 8 B), 1 -> 1", small_iterations,
+               boost_small, messages);
+
+BENCH_WORKLOAD("queue_large", "ours", "mp::Queue<std::string>, 8 MiB ring, 1 MiB messages",
+               large_iterations, ours_large, bytes);
+BENCH_WORKLOAD("queue_large", "boost", "bip::message_queue(8 x 1 MiB), 1 MiB messages",
+               large_iterations, boost_large, bytes);
+BENCH_WORKLOAD("queue_large", "ours_ring", "the queue's 8 MiB ring alone: bytes, no codec",
+               large_iterations, ours_ring_large, bytes);
+
+BENCH_WORKLOAD("queue_2p2c", "ours", "mp::Queue<int64_t>, 2 producers -> 2 consumers",
+               small_iterations, ours_2p2c, messages);
+BENCH_WORKLOAD("queue_2p2c", "boost", "bip::message_queue(65536 x 8 B), 2 -> 2", small_iterations,
+               boost_2p2c, messages);
+
+BENCH_WORKLOAD("queue_round_trip", "ours", "two mp::Queue<int64_t>, one message each way",
+               round_trip_iterations, ours_round_trip);
+BENCH_WORKLOAD("queue_round_trip", "boost", "two bip::message_queue, one message each way",
+               round_trip_iterations, boost_round_trip);
+BENCH_WORKLOAD("queue_round_trip", "raw_pipe", "8 bytes each way through two pipes",
+               round_trip_iterations, raw_pipe_round_trip);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc > 1 && std::strcmp(argv[1], "quick") == 0) {
-        repeat = 1;
-        small_n = 200000;
-        large_n = 256;
-        rtt_n = 20000;
-    }
-    std::printf("case                              multiprocessing-cpp   boost message_queue\n");
-    std::printf("small 1p->1c (M msg/s)            %10.2f            %10.2f\n",
-                best_of(ours_small) / 1e6, best_of([] { return boost_small(); }) / 1e6);
-    std::fflush(stdout);
-    std::printf("large 1 MiB, 1 MiB ring (GB/s)    %10.2f\n",
-                best_of([] { return ours_large(mib); }));
-    std::printf("large 1 MiB, 8 MiB ring (GB/s)    %10.2f            %10.2f\n",
-                best_of([] { return ours_large(8 * mib); }), best_of(boost_large));
-    std::printf("large, ring alone, 8 MiB (GB/s)   %10.2f\n",
-                best_of([] { return ring_large(8 * mib); }));
-    std::fflush(stdout);
-    std::printf("small 2p->2c (M msg/s)            %10.2f            %10.2f\n",
-                best_of(ours_2p2c) / 1e6, best_of([] { return boost_small(2, 2); }) / 1e6);
-    std::printf("round trip, 2 queues (us)         %10.2f            %10.2f\n",
-                best_of(ours_rtt, false), best_of(boost_rtt, false));
+    return bench::main(argc, argv);
 }

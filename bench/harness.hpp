@@ -10,7 +10,15 @@
 //                    });
 //
 // The function runs `n` iterations and returns the seconds they took (so
-// set-up can be kept out of the measurement). The program's main() is
+// set-up can be kept out of the measurement). A throughput workload also
+// says what one iteration moves, so the output reads as a rate:
+//
+//     BENCH_WORKLOAD("queue_small", "ours", "mp::Queue<int64_t>, 1 -> 1", 1000000,
+//                    ours_small, bench::rate{1, "messages"});
+//     BENCH_WORKLOAD("queue_large", "ours", "1 MiB messages", 512, ours_large,
+//                    bench::rate{1 << 20, "bytes"});
+//
+// The program's main() is
 // bench::main(); it prints one line per measurement, or JSON lines with
 // --json, which bench/run.py reads to compare with Python side by side.
 //
@@ -36,6 +44,14 @@
 
 namespace bench {
 
+/// What one iteration of a throughput workload moves: `per_iteration`
+/// units (e.g. 1 "messages", 1048576 "bytes"). An empty unit: a plain
+/// per-iteration time.
+struct rate {
+    double per_iteration = 1;
+    std::string unit;
+};
+
 /// One implementation of one workload.
 struct entry {
     std::string workload;     // e.g. "process_start_join"
@@ -43,6 +59,7 @@ struct entry {
     std::string description;  // one line, for --list
     std::size_t default_iterations;
     std::function<double(std::size_t)> run;  // runs n iterations, returns seconds
+    rate per;                                // what an iteration moves, if anything
 };
 
 inline std::vector<entry>& registry() {
@@ -53,8 +70,10 @@ inline std::vector<entry>& registry() {
 /// Registers an entry at static-initialisation time (see BENCH_WORKLOAD).
 struct registrar {
     registrar(const char* workload, const char* impl, const char* description,
-              std::size_t default_iterations, std::function<double(std::size_t)> run) {
-        registry().push_back({workload, impl, description, default_iterations, std::move(run)});
+              std::size_t default_iterations, std::function<double(std::size_t)> run,
+              rate per = {}) {
+        registry().push_back(
+            {workload, impl, description, default_iterations, std::move(run), std::move(per)});
     }
 };
 
@@ -88,7 +107,7 @@ inline void do_not_optimize(const T& value) {
 
 #define BENCH_CONCAT_INNER(a, b) a##b
 #define BENCH_CONCAT(a, b) BENCH_CONCAT_INNER(a, b)
-/// BENCH_WORKLOAD(workload, impl, description, default_iterations, fn)
+/// BENCH_WORKLOAD(workload, impl, description, default_iterations, fn [, bench::rate])
 #define BENCH_WORKLOAD(...) \
     static const ::bench::registrar BENCH_CONCAT(bench_registrar_, __LINE__)(__VA_ARGS__)
 
@@ -123,16 +142,65 @@ inline bool selected(const std::vector<std::string>& wanted, const std::string& 
     return wanted.empty() || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
 }
 
+/// "97.1 ns", "12.3 us", "0.264 ms", "1.52 s": a duration with a unit that
+/// keeps three or four significant digits.
+inline std::string format_seconds(double s) {
+    char buf[32];
+    const double a = s < 0 ? -s : s;
+    if (a < 1e-6) {
+        std::snprintf(buf, sizeof buf, "%.1f ns", s * 1e9);
+    } else if (a < 1e-3) {
+        std::snprintf(buf, sizeof buf, "%.2f us", s * 1e6);
+    } else if (a < 1) {
+        std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.3f s", s);
+    }
+    return buf;
+}
+
+/// "10.3 M messages/s", "1.52 GB/s": units per second, with an SI prefix.
+inline std::string format_rate(double per_second, const std::string& unit) {
+    char buf[64];
+    const bool bytes = unit == "bytes";
+    const char* prefix = "";
+    double v = per_second;
+    if (v >= 1e9) {
+        v /= 1e9;
+        prefix = "G";
+    } else if (v >= 1e6) {
+        v /= 1e6;
+        prefix = "M";
+    } else if (v >= 1e3) {
+        v /= 1e3;
+        prefix = "k";
+    }
+    if (bytes) {
+        std::snprintf(buf, sizeof buf, "%.3g %sB/s", v, prefix);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.3g %s%s%s/s", v, prefix, *prefix ? " " : "",
+                      unit.c_str());
+    }
+    return buf;
+}
+
 inline void report(const entry& e, std::size_t n, double seconds, double cpu, bool json) {
+    const double per = seconds / static_cast<double>(n);
     if (json) {
         std::printf(
             "{\"workload\": \"%s\", \"impl\": \"%s\", \"iterations\": %zu, "
-            "\"seconds\": %.9g, \"cpu_seconds\": %.9g}\n",
-            e.workload.c_str(), e.impl.c_str(), n, seconds, cpu);
+            "\"seconds\": %.9g, \"cpu_seconds\": %.9g, \"unit\": \"%s\", "
+            "\"per_iteration\": %.9g}\n",
+            e.workload.c_str(), e.impl.c_str(), n, seconds, cpu, e.per.unit.c_str(),
+            e.per.per_iteration);
     } else {
-        std::printf("%-24s %-16s %6zu iterations  %10.6f s  %10.4f ms/iteration  (cpu %.4f ms)\n",
-                    e.workload.c_str(), e.impl.c_str(), n, seconds,
-                    seconds * 1e3 / static_cast<double>(n), cpu * 1e3 / static_cast<double>(n));
+        std::string throughput;
+        if (!e.per.unit.empty() && per > 0) {
+            throughput = "  " + format_rate(e.per.per_iteration / per, e.per.unit);
+        }
+        std::printf("%-24s %-16s %8zu iterations  %9.4f s  %12s/iteration  (cpu %s)%s\n",
+                    e.workload.c_str(), e.impl.c_str(), n, seconds, format_seconds(per).c_str(),
+                    format_seconds(cpu / static_cast<double>(n)).c_str(), throughput.c_str());
     }
     std::fflush(stdout);
 }
@@ -183,7 +251,7 @@ inline int main(int argc, char** argv) {
 
     if (list) {
         for (const auto& e : registry()) {
-            std::printf("%-24s %-16s %6zu  %s\n", e.workload.c_str(), e.impl.c_str(),
+            std::printf("%-24s %-16s %8zu  %s\n", e.workload.c_str(), e.impl.c_str(),
                         e.default_iterations, e.description.c_str());
         }
         return 0;

@@ -68,6 +68,137 @@ def value_increment(ctx, n):
     return seconds
 
 
+# ---------------------------------------------------------------- queues
+# The cases of bench/bench_queues.cpp. Every child waits on a Barrier before
+# it starts, so process start-up stays out of the timing; the timing ends
+# when every message has arrived and every child has been joined.
+
+MIB = 1 << 20
+
+
+def _timed(start, procs, body):
+    """Starts procs, then times from the barrier to body() and every join."""
+    for p in procs:
+        p.start()
+    start.wait()
+    t0 = time.perf_counter()
+    result = body()
+    for p in procs:
+        p.join()
+    seconds = time.perf_counter() - t0
+    for p in procs:
+        if p.exitcode != 0:
+            raise RuntimeError("child failed: exitcode %r" % p.exitcode)
+    return seconds, result
+
+
+def queue_producer(q, start, n):
+    start.wait()
+    for i in range(n):
+        q.put(i)
+
+
+def queue_consumer(q, start, n):
+    start.wait()
+    for _ in range(n):
+        q.get()
+
+
+def _check_sum(total, n):
+    if total != n * (n - 1) // 2:
+        raise RuntimeError("lost or corrupted messages")
+
+
+@workload("queue_small")
+def queue_small(ctx, n):
+    """1 producer -> 1 consumer (this process), n small integers."""
+    q = ctx.Queue()
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=queue_producer, args=(q, start, n))]
+    seconds, total = _timed(start, procs, lambda: sum(q.get() for _ in range(n)))
+    _check_sum(total, n)
+    return seconds
+
+
+def queue_large_producer(q, start, n):
+    msg = b"x" * MIB
+    start.wait()
+    for _ in range(n):
+        q.put(msg)
+
+
+@workload("queue_large")
+def queue_large(ctx, n):
+    """1 producer -> 1 consumer, n messages of 1 MiB (bytes)."""
+    q = ctx.Queue()
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=queue_large_producer, args=(q, start, n))]
+    seconds, total = _timed(start, procs, lambda: sum(len(q.get()) for _ in range(n)))
+    if total != n * MIB:
+        raise RuntimeError("lost bytes")
+    return seconds
+
+
+@workload("queue_2p2c")
+def queue_2p2c(ctx, n):
+    """2 producers -> 2 consumers, n small integers in all."""
+    q = ctx.Queue()
+    start = ctx.Barrier(5)
+    shares = (n // 2, n - n // 2)
+    procs = ([ctx.Process(target=queue_producer, args=(q, start, k)) for k in shares]
+             + [ctx.Process(target=queue_consumer, args=(q, start, k)) for k in shares])
+    seconds, _ = _timed(start, procs, lambda: None)
+    return seconds
+
+
+def queue_echo(inq, outq, start, n):
+    start.wait()
+    for _ in range(n):
+        outq.put(inq.get())
+
+
+@workload("queue_round_trip")
+def queue_round_trip(ctx, n):
+    """One small message each way through two Queues, n times."""
+    ping, pong = ctx.Queue(), ctx.Queue()
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=queue_echo, args=(ping, pong, start, n))]
+
+    def body():
+        total = 0
+        for i in range(n):
+            ping.put(i)
+            total += pong.get()
+        return total
+    seconds, total = _timed(start, procs, body)
+    _check_sum(total, n)
+    return seconds
+
+
+def pipe_echo(conn, start, n):
+    start.wait()
+    for _ in range(n):
+        conn.send(conn.recv())
+
+
+@workload("pipe_round_trip")
+def pipe_round_trip(ctx, n):
+    """One small message each way through a duplex Pipe, n times."""
+    a, b = ctx.Pipe()
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=pipe_echo, args=(b, start, n))]
+
+    def body():
+        total = 0
+        for i in range(n):
+            a.send(i)
+            total += a.recv()
+        return total
+    seconds, total = _timed(start, procs, body)
+    _check_sum(total, n)
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))

@@ -6,15 +6,17 @@ run and prints them side by side, with ratios.
     python3 bench/run.py --build build
 
 Every implementation of every workload is measured --repeat times, in
-rounds (ours and raw, Python fork, Python spawn, then again), each
-measurement in a fresh process after a few untimed warm-up iterations; the
-table shows the median per-iteration time (spread with --verbose). Within a
-measurement, ours and raw take turns every --interleave iterations, so a
-burst of load on the machine hits both alike.
+rounds (the C++ ones, then each Python one, then again), each measurement
+in a fresh process after a few untimed warm-up iterations; the table shows
+one row per implementation: the median per-iteration time, the rate for
+throughput workloads, and its time over ours (spread with --verbose).
+Within a measurement, the C++ implementations take turns every
+--interleave iterations where the workload allows it, so a burst of load
+on the machine hits them alike.
 
 Adding a workload: a C++ function registered with BENCH_WORKLOAD in a
 bench/bench_<name>.cpp, a Python function registered with @workload in
-bench/py_workloads.py, and an entry in WORKLOADS below.
+bench/py_workloads.py, and an entry in WORKLOADS below (bench/README.md).
 """
 import argparse
 import dataclasses
@@ -30,17 +32,53 @@ PY_WORKLOADS = os.path.join(HERE, "py_workloads.py")
 
 
 @dataclasses.dataclass
+class Cpp:
+    """Another C++ implementation in the workload's program (BENCH_WORKLOAD)."""
+    impl: str            # its name in BENCH_WORKLOAD
+    label: str           # how the table calls it
+
+
+@dataclasses.dataclass
+class Py:
+    """A Python measurement (a @workload in bench/py_workloads.py)."""
+    context: str         # the start method: "fork", "spawn", "forkserver"
+    workload: str = ""   # the @workload name (default: the workload's own)
+    label: str = ""      # how the table calls it (default "py <context>")
+
+
+@dataclasses.dataclass
 class Workload:
     name: str            # the name in BENCH_WORKLOAD and in @workload
     title: str           # what the table calls it
     binary: str          # the C++ program (a target in bench/CMakeLists.txt)
     iterations: int      # per measurement
     ours: str = "ours"   # the C++ impl of this library
-    raw: str = ""        # the C++ impl that is the floor (empty: none)
+    raw: str = ""        # the C++ impl that is the floor (empty: none), labelled "raw"
     raw_title: str = ""  # how the floor is described under the table
-    python_contexts: tuple = ("fork", "spawn")
-    interleave: bool = True  # False where one iteration is too small to time alone
+    python_contexts: tuple = ("fork", "spawn")  # Python's own workload, labelled "py <ctx>"
+    compare: tuple = ()  # more rows: Cpp peers (e.g. Boost), Py entries of other workloads
+    unit: str = ""       # "messages", "bytes": a throughput workload, shown as a rate too
+    per_iteration: float = 1  # units one iteration moves (e.g. 1 MiB of bytes)
+    python_iterations: int = 0  # iterations of the Python measurements (0: the same)
+    goals: dict = dataclasses.field(default_factory=dict)  # label -> "ours >= Nx faster"
+    interleave: bool = True  # False where one iteration is too small to time alone,
+                             # or each measurement starts processes (throughput)
 
+    def others(self, contexts):
+        """The rows after ours: Cpp peers, raw, then Python (filtered by contexts)."""
+        rows = [c for c in self.compare if isinstance(c, Cpp)]
+        if self.raw:
+            rows.append(Cpp(self.raw, "raw"))
+        for ctx in (self.python_contexts if contexts is None else contexts):
+            rows.append(Py(ctx, self.name, "py " + ctx))
+        for c in self.compare:
+            if isinstance(c, Py) and (contexts is None or c.context in contexts):
+                rows.append(Py(c.context, c.workload or self.name,
+                               c.label or "py " + c.context))
+        return rows
+
+
+MIB = 1 << 20
 
 WORKLOADS = [
     Workload(
@@ -61,8 +99,59 @@ WORKLOADS = [
         python_contexts=("fork",),
         interleave=False,
     ),
-    # Next: pipe_round_trip (bench_connection), queue_throughput
-    # (bench_queues), pool_map (bench_pool): same shape.
+    Workload(
+        name="queue_small",
+        title="Queue, 1 producer -> 1 consumer, 8-byte ints",
+        binary="bench_queues",
+        iterations=1000000,
+        unit="messages",
+        compare=(Cpp("boost", "boost"),),
+        python_contexts=("fork",),
+        goals={"boost": 2, "py fork": 80},
+        interleave=False,
+    ),
+    Workload(
+        name="queue_large",
+        title="Queue, 1 producer -> 1 consumer, 1 MiB messages",
+        binary="bench_queues",
+        iterations=512,  # 512 MiB (the issue's 2 GiB, shortened)
+        unit="bytes",
+        per_iteration=MIB,
+        compare=(Cpp("boost", "boost"),),
+        raw="ours_ring",
+        raw_title="raw = the queue's ring alone: bytes in, "
+                  "bytes copied out, no value codec",
+        python_contexts=("fork",),
+        goals={"boost": 2},
+        interleave=False,
+    ),
+    Workload(
+        name="queue_2p2c",
+        title="Queue, 2 producers -> 2 consumers, 8-byte ints",
+        binary="bench_queues",
+        iterations=1000000,
+        unit="messages",
+        compare=(Cpp("boost", "boost"),),
+        python_contexts=("fork",),
+        interleave=False,
+    ),
+    Workload(
+        name="queue_round_trip",
+        title="Round trip, 1 message each way, 2 queues",
+        binary="bench_queues",
+        iterations=100000,
+        python_iterations=20000,
+        compare=(Cpp("boost", "boost"),
+                 Py("fork", "pipe_round_trip", "py Pipe fork")),
+        raw="raw_pipe",
+        raw_title="raw = 8 bytes each way through two pipes "
+                  "(write()/read())",
+        python_contexts=("fork",),
+        goals={"py Pipe fork": 25},
+        interleave=False,
+    ),
+    # Next: pipe_round_trip (bench_connection), pool_map (bench_pool):
+    # same shape.
 ]
 
 
@@ -106,12 +195,17 @@ def run_json(cmd):
 
 
 def measure_cpp(binary, workload, impls, iterations, warmup, interleave):
-    """One measurement of each C++ impl, interleaved: {impl: seconds per iteration}."""
+    """One measurement of each C++ impl, interleaved:
+    {impl: (seconds per iteration, CPU seconds per iteration)}."""
     cmd = [binary, "--workload", workload, "--iterations", str(iterations),
            "--warmup", str(warmup), "--interleave", str(interleave), "--repeat", "1", "--json"]
     for impl in impls:
         cmd += ["--impl", impl]
     results = run_json(cmd)
+    missing = set(impls) - {r["impl"] for r in results}
+    if missing:
+        sys.exit("bench/run.py: %s has no impl %s for %s (see --list)" % (
+            binary, ", ".join(sorted(missing)), workload))
     return {r["impl"]: (r["seconds"] / r["iterations"], r["cpu_seconds"] / r["iterations"])
             for r in results}
 
@@ -131,24 +225,51 @@ def find_binary(build, name):
         name, build, name))
 
 
-def fmt_ms(seconds):
+def fmt_time(seconds):
+    """A per-iteration time with a unit that keeps 3 or 4 digits."""
     if seconds is None:
         return "-"
-    ms = seconds * 1e3
-    return "%.3f" % ms if ms < 10 else "%.1f" % ms
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
+        if seconds >= scale or unit == "ns":
+            v = seconds / scale
+            return ("%.1f %s" if v >= 100 else "%.2f %s" if v >= 10 else "%.3f %s") % (v, unit)
+
+
+def fmt_rate(seconds, unit, per_iteration):
+    """Units per second: "10.3 M msg/s", "1.52 GB/s"; "-" without a unit."""
+    if not unit or not seconds:
+        return "-"
+    v = per_iteration / seconds
+    prefix = ""
+    for scale, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            v, prefix = v / scale, p
+            break
+    text = ("%.3g" % v) if v < 1000 else ("%.0f" % v)
+    if unit == "bytes":
+        return "%s %sB/s" % (text, prefix)
+    short = {"messages": "msg"}.get(unit, unit)
+    return "%s %s%s/s" % (text, prefix + " " if prefix else "", short)
 
 
 def fmt_ratio(a, b):
     if a is None or b is None or b == 0:
         return "-"
-    return "%.2fx" % (a / b)
+    r = a / b
+    return "%.2fx" % r if r < 10 else "%.1fx" % r if r < 100 else "%.0fx" % r
 
 
-def print_table(header, rows):
+def print_table(header, rows, markdown=False):
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for r in rows:
+            print("| " + " | ".join(str(c) if c != "" else " " for c in r) + " |")
+        return
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     def line(cells):
-        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
     print(line(header))
     print("  ".join("-" * w for w in widths))
     for r in rows:
@@ -163,21 +284,25 @@ def main():
     parser.add_argument("--workload", action="append",
                         help="run only this workload (may be repeated)")
     parser.add_argument("--iterations", type=int,
-                        help="iterations per measurement (default: each workload's own)")
+                        help="iterations per measurement, C++ and Python "
+                             "(default: each workload's own)")
     parser.add_argument("--repeat", type=int, default=5,
-                        help="measurements per implementation, interleaved (default 5)")
+                        help="measurements per implementation, in rounds (default 5)")
     parser.add_argument("--warmup", type=int, default=3,
                         help="untimed iterations before each measurement (default 3)")
     parser.add_argument("--contexts", default=None,
                         help="Python start methods to compare, comma-separated "
-                             "(default: fork,spawn; empty: C++ only)")
+                             "(default: each workload's own; empty: C++ only)")
     parser.add_argument("--python", default=sys.executable,
                         help="the Python to compare with (default: this one)")
     parser.add_argument("--interleave", type=int, default=10,
                         help="the C++ implementations take turns, this many iterations "
-                             "each (default 10; 0: one after the other)")
+                             "each, where the workload allows it (default 10; "
+                             "0: one after the other)")
     parser.add_argument("--stat", choices=("median", "min"), default="median",
                         help="how the measurements are summarised (default: median)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="print every measurement and the spread")
     parser.add_argument("--list", action="store_true", help="list the workloads")
@@ -185,7 +310,7 @@ def main():
 
     if args.list:
         for w in WORKLOADS:
-            print("%-24s %-14s %5d  %s" % (w.name, w.binary, w.iterations, w.title))
+            print("%-20s %-18s %8d  %s" % (w.name, w.binary, w.iterations, w.title))
         return
     selected = [w for w in WORKLOADS if not args.workload or w.name in args.workload]
     if not selected:
@@ -193,71 +318,71 @@ def main():
     if args.repeat < 1 or (args.iterations is not None and args.iterations < 1):
         sys.exit("bench/run.py: --repeat and --iterations must be at least 1")
 
-    if args.contexts is None:
-        contexts = None  # each workload's own
-    else:
-        contexts = [c for c in args.contexts.split(",") if c]
+    contexts = None if args.contexts is None else [c for c in args.contexts.split(",") if c]
     stat = min if args.stat == "min" else statistics.median
 
     print(machine_info())
-    print("per-iteration time in ms, %s of %d measurements" % (
+    print("%s of %d measurements; it/ours: its time over ours (above 1: ours is faster)" % (
         "best" if args.stat == "min" else "median", args.repeat))
     print()
 
-    # Columns: ours, each Python context, raw; then the ratios.
-    all_contexts = []
-    for w in selected:
-        for ctx in (w.python_contexts if contexts is None else contexts):
-            if ctx not in all_contexts:
-                all_contexts.append(ctx)
-    header = (["workload", "ours"] + ["py %s" % c for c in all_contexts]
-              + ["raw", "ours/raw", "ours/raw cpu"]
-              + ["py %s/ours" % c for c in all_contexts])
+    header = ["workload", "impl", "per iteration", "rate", "it/ours", "it/ours cpu", "goal"]
     rows = []
     notes = []
     for w in selected:
         binary = find_binary(args.build, w.binary)
         n = args.iterations or w.iterations
-        cpp = {w.ours: "ours"}
-        if w.raw:
-            cpp[w.raw] = "raw"
-        py_contexts = w.python_contexts if contexts is None else contexts
-        samples = {label: [] for label in list(cpp.values()) + ["py " + c for c in py_contexts]}
-        cpu = {label: [] for label in cpp.values()}
-        for _ in range(args.repeat):  # rounds, so drift hits every column alike
+        n_py = args.iterations or w.python_iterations or w.iterations
+        others = w.others(contexts)
+        cpp = [w.ours] + [o.impl for o in others if isinstance(o, Cpp)]
+        labels = {w.ours: "ours"}
+        labels.update({o.impl: o.label for o in others if isinstance(o, Cpp)})
+        samples = {label: [] for label in ["ours"] + [o.label for o in others]}
+        cpu = {label: [] for label in labels.values()}
+        for _ in range(args.repeat):  # rounds, so drift hits every row alike
             for impl, (seconds, cpu_seconds) in measure_cpp(
-                    binary, w.name, list(cpp), n, args.warmup,
+                    binary, w.name, cpp, n, args.warmup,
                     args.interleave if w.interleave else 0).items():
-                samples[cpp[impl]].append(seconds)
-                cpu[cpp[impl]].append(cpu_seconds)
-            for ctx in py_contexts:
-                samples["py " + ctx].append(
-                    measure_python(args.python, w.name, ctx, n, args.warmup))
+                samples[labels[impl]].append(seconds)
+                cpu[labels[impl]].append(cpu_seconds)
+            for o in others:
+                if isinstance(o, Py):
+                    samples[o.label].append(
+                        measure_python(args.python, o.workload, o.context, n_py, args.warmup))
         value = {label: stat(s) for label, s in samples.items()}
         if args.verbose:
             for label, s in samples.items():
-                print("%s  %-9s %s  (min %s, median %s, max %s)" % (
-                    w.name, label, " ".join(fmt_ms(x) for x in s), fmt_ms(min(s)),
-                    fmt_ms(statistics.median(s)), fmt_ms(max(s))))
+                print("%s  %-13s %s  (min %s, median %s, max %s)" % (
+                    w.name, label, " ".join(fmt_time(x) for x in s), fmt_time(min(s)),
+                    fmt_time(statistics.median(s)), fmt_time(max(s))))
             for label, s in cpu.items():
-                print("%s  %-9s %s  (CPU time, parent and children)" % (
-                    w.name, label, " ".join(fmt_ms(x) for x in s)))
+                print("%s  %-13s %s  (CPU time, parent and children)" % (
+                    w.name, label, " ".join(fmt_time(x) for x in s)))
         ours = value["ours"]
-        raw = value.get("raw")
-        py = [value.get("py " + c) for c in all_contexts]
-        cpu_ratio = (fmt_ratio(stat(cpu["ours"]), stat(cpu["raw"])) if "raw" in cpu else "-")
-        rows.append([w.title + " (x%d)" % n, fmt_ms(ours)] + [fmt_ms(v) for v in py]
-                    + [fmt_ms(raw), fmt_ratio(ours, raw), cpu_ratio]
-                    + [fmt_ratio(v, ours) for v in py])
-        if w.raw_title:
-            notes.append(w.raw_title)
+        title = w.title + " (x%d%s)" % (n, "" if n_py == n else ", Python x%d" % n_py)
+        rows.append([title, "ours", fmt_time(ours), fmt_rate(ours, w.unit, w.per_iteration),
+                     "", "", ""])
+        for o in others:
+            v = value[o.label]
+            cpu_ratio = (fmt_ratio(stat(cpu[o.label]), stat(cpu["ours"]))
+                         if o.label in cpu else "")
+            goal = w.goals.get(o.label)
+            goal_text = ""
+            if goal:
+                goal_text = ">=%gx %s" % (goal, "met" if v / ours >= goal else "not met")
+            rows.append(["", o.label, fmt_time(v), fmt_rate(v, w.unit, w.per_iteration),
+                         fmt_ratio(v, ours), cpu_ratio, goal_text])
+        if w.raw_title and w.raw:
+            notes.append("%s: %s" % (w.name, w.raw_title))
     if args.verbose:
         print()
-    print_table(header, rows)
+    print_table(header, rows, args.markdown)
+    print()
     for note in notes:
         print(note)
-    print("ours/raw cpu: the same ratio in CPU time (parent and children), "
+    print("it/ours cpu: the same ratio in CPU time (parent and children), "
           "less sensitive to other load")
+
 
 if __name__ == "__main__":
     main()
