@@ -11,6 +11,7 @@
 #include <multiprocessing/config.hpp>
 #include <multiprocessing/context.hpp>
 #include <multiprocessing/exceptions.hpp>
+#include <multiprocessing/pool.hpp>
 #include <multiprocessing/process.hpp>
 #include <multiprocessing/reduction.hpp>
 #include <multiprocessing/version.hpp>

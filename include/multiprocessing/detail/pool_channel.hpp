@@ -1,0 +1,815 @@
+// multiprocessing-cpp: Python's multiprocessing for C++.
+// SPDX-License-Identifier: MIT
+//
+// The channel between a Pool and its worker processes, and the pool's
+// result thread.
+//
+// One SOCK_STREAM socketpair per worker. The parent's I/O thread keeps a
+// window of outstanding tasks per worker (pipelined, written in batches) and
+// reads answers in batches. A worker runs its tasks in order and answers each
+// one as soon as it is done, so when a worker dies (its pidfd becomes
+// readable, or its socket reaches EOF) the answers it sent are read first,
+// and then the oldest unanswered task is the one it was running: that task
+// fails with the signal or exit code, the rest of its window goes back to the
+// queue, and a replacement worker is forked.
+//
+// Frames: task  = u32 length, body (trampoline code_ref + payload);
+//         answer = u32 length, u8 status (0 ok, 1 exception), payload.
+#ifndef MULTIPROCESSING_DETAIL_POOL_CHANNEL_HPP
+#define MULTIPROCESSING_DETAIL_POOL_CHANNEL_HPP
+
+#include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/pool_jobs.hpp>
+#include <multiprocessing/detail/portable_task.hpp>
+#include <multiprocessing/detail/posix.hpp>
+#include <multiprocessing/exceptions.hpp>
+#include <multiprocessing/process.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <fcntl.h>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <poll.h>
+#include <string>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace multiprocessing {
+
+/// Beyond Python: the worker process running a task died (a signal such as
+/// SIGSEGV, SIGABRT or SIGKILL, or an exit such as _exit(3)) before answering.
+/// Only that task fails; the pool replaces the worker. Python's Pool hangs.
+class WorkerLostError : public ProcessError {
+public:
+    WorkerLostError(const std::string& message, int exitcode, pid_t pid)
+        : ProcessError(message), exitcode_(exitcode), pid_(pid) {}
+    /// The worker's exit code: -N after signal N, as Process.exitcode.
+    int exitcode() const noexcept { return exitcode_; }
+    /// The pid of the worker that died.
+    pid_t pid() const noexcept { return pid_; }
+
+private:
+    int exitcode_;
+    pid_t pid_;
+};
+
+namespace detail {
+
+inline constexpr std::uint8_t answer_ok = 0;
+inline constexpr std::uint8_t answer_exception = 1;
+
+/// Writes all of `data` to a blocking descriptor; false if the peer is gone.
+inline bool write_all(int fd, const char* data, std::size_t size) noexcept {
+    while (size > 0) {
+        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+/// The worker process's loop: read tasks, run each, answer each at once.
+/// Returns on EOF (the pool closed the channel) or after `maxtasks` tasks.
+/// Uses nothing but its own socket, so it is safe in a child forked from
+/// any thread.
+inline void worker_loop(int fd, std::size_t maxtasks) {
+    std::string in;
+    std::size_t off = 0;
+    std::string out;
+    std::size_t done = 0;
+    in.resize(1 << 16);
+    std::size_t end = 0;
+    for (;;) {
+        // Run every complete frame in the buffer.
+        while (end - off >= 4) {
+            std::uint32_t len;
+            std::memcpy(&len, in.data() + off, 4);
+            if (end - off - 4 < len) {
+                break;
+            }
+            const std::string_view body(in.data() + off + 4, len);
+            off += 4 + std::size_t{len};
+            out.assign(5, '\0');
+            std::uint8_t status = answer_ok;
+            try {
+                run_task(body, out);
+            } catch (...) {
+                status = answer_exception;
+                out.resize(5);
+                std::string type = current_exception_type_name();
+                std::string message;
+                try {
+                    throw;
+                } catch (const std::exception& e) {
+                    message = e.what();
+                } catch (...) {
+                }
+                put_u32(out, static_cast<std::uint32_t>(type.size()));
+                out += type;
+                put_u32(out, static_cast<std::uint32_t>(message.size()));
+                out += message;
+            }
+            const auto n = static_cast<std::uint32_t>(out.size() - 4);
+            std::memcpy(&out[0], &n, 4);
+            out[4] = static_cast<char>(status);
+            if (!write_all(fd, out.data(), out.size())) {
+                return;
+            }
+            if (maxtasks != 0 && ++done >= maxtasks) {
+                return;
+            }
+        }
+        // Keep the partial frame at the front, make room, read more.
+        if (off > 0) {
+            std::memmove(in.data(), in.data() + off, end - off);
+            end -= off;
+            off = 0;
+        }
+        if (end >= 4) {
+            std::uint32_t len;
+            std::memcpy(&len, in.data(), 4);
+            if (in.size() < std::size_t{len} + 4) {
+                in.resize(std::size_t{len} + 4);
+            }
+        }
+        if (end == in.size()) {
+            in.resize(in.size() * 2);
+        }
+        const ssize_t n = ::recv(fd, in.data() + end, in.size() - end, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;
+        }
+        end += static_cast<std::size_t>(n);
+    }
+}
+
+/// A task as the pool keeps it: its job, its chunk index, its frame.
+struct wire_task {
+    std::shared_ptr<job_base> job;
+    std::uint32_t chunk = 0;
+    std::string frame;  // u32 length + body
+};
+
+/// Starts a frame: reserves the length prefix. finish_frame() fills it in.
+inline std::string start_frame() {
+    std::string f;
+    f.reserve(64);
+    f.append(4, '\0');
+    return f;
+}
+inline void finish_frame(std::string& f) {
+    const auto n = static_cast<std::uint32_t>(f.size() - 4);
+    std::memcpy(&f[0], &n, 4);
+}
+
+/// What a Pool is configured with (see PoolOptions in pool.hpp).
+struct process_core_options {
+    int processes = 1;
+    std::function<void()> initializer;
+    std::size_t maxtasksperchild = 0;  // 0: unlimited
+    std::optional<std::chrono::nanoseconds> task_timeout;
+};
+
+/// The worker processes of a Pool and the thread that talks to them.
+class process_core {
+public:
+    enum class pool_state { run, close, terminate };
+
+    explicit process_core(process_core_options options)
+        : options_(std::move(options)), owner_(::getpid()) {
+        wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (wake_fd_ < 0) {
+            throw_errno("Pool: eventfd");
+        }
+        add_private_fd(wake_fd_);
+        workers_.resize(static_cast<std::size_t>(options_.processes));
+        try {
+            for (auto& w : workers_) {
+                spawn(w);
+            }
+        } catch (...) {
+            for (auto& w : workers_) {
+                kill_and_reap(w, SIGKILL);
+            }
+            remove_private_fd(wake_fd_);
+            close_fd(wake_fd_);
+            throw;
+        }
+        io_ = std::make_unique<std::thread>([this] { io_main(); });
+    }
+
+    process_core(const process_core&) = delete;
+    process_core& operator=(const process_core&) = delete;
+
+    ~process_core() {
+        if (::getpid() != owner_) {
+            // A forked child's copy: the thread and workers are not ours.
+            (void)io_.release();
+            return;
+        }
+        terminate();
+        join_thread();
+        remove_private_fd(wake_fd_);
+        close_fd(wake_fd_);
+    }
+
+    int processes() const noexcept { return options_.processes; }
+
+    /// Throws unless submitting is allowed (Python: ValueError "Pool not running").
+    void check_running(bool allow_closed = false) {
+        if (::getpid() != owner_) {
+            throw ProcessError("Pool: a pool can only be used by the process that created it");
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (state_ == pool_state::terminate || (state_ == pool_state::close && !allow_closed)) {
+            throw std::invalid_argument("Pool not running");
+        }
+    }
+
+    /// Queues tasks. `allow_closed`: an imap already running may go on after close().
+    void submit(std::vector<wire_task>&& tasks, bool allow_closed = false) {
+        if (tasks.empty()) {
+            return;
+        }
+        bool wake;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (::getpid() != owner_) {
+                throw ProcessError("Pool: a pool can only be used by the process that created it");
+            }
+            if (state_ == pool_state::terminate || (state_ == pool_state::close && !allow_closed) ||
+                io_done_) {
+                throw std::invalid_argument("Pool not running");
+            }
+            for (auto& t : tasks) {
+                incoming_.push_back(std::move(t));
+            }
+            wake = sleeping_ && !wake_sent_;
+            if (wake) {
+                wake_sent_ = true;
+            }
+        }
+        if (wake) {
+            wake_up();
+        }
+    }
+
+    /// Python: close().
+    void close() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (state_ == pool_state::run) {
+            state_ = pool_state::close;
+        }
+        wake_locked();
+    }
+
+    /// Python: terminate(): every unfinished task fails, workers are stopped.
+    void terminate() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            state_ = pool_state::terminate;
+            wake_locked();
+        }
+        join_thread();
+    }
+
+    /// Python: join(). Throws std::invalid_argument while running.
+    void join() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (state_ == pool_state::run) {
+                throw std::invalid_argument("Pool is still running");
+            }
+        }
+        join_thread();
+    }
+
+    /// The pids of the current workers (for tests and diagnostics).
+    std::vector<pid_t> worker_pids() {
+        std::lock_guard<std::mutex> lock(pids_mutex_);
+        return pids_;
+    }
+
+    /// The id of the result thread (callbacks run there).
+    std::thread::id result_thread_id() const { return io_ ? io_->get_id() : std::thread::id{}; }
+
+private:
+    struct worker {
+        std::unique_ptr<Process> proc;
+        int fd = -1;
+        int pidfd = -1;
+        pid_t pid = 0;
+        std::string name;
+        std::deque<wire_task> window;  // sent (or being sent), not yet answered
+        std::string out;               // bytes to write
+        std::size_t out_off = 0;
+        std::string in;        // bytes read, not yet parsed
+        std::size_t sent = 0;  // tasks given to it in its life
+        clock::time_point head_since{};
+        bool dead = false;
+        bool timed_out = false;
+        const job_base* victim_job = nullptr;  // the task that ran over its time
+        std::uint32_t victim_chunk = 0;
+    };
+
+    static void add_private_fd(int fd) {
+        auto& g = globals();
+        std::lock_guard<std::mutex> lock(g.mutex);
+        g.private_fds.push_back(fd);
+    }
+    static void remove_private_fd(int fd) {
+        auto& g = globals();
+        std::lock_guard<std::mutex> lock(g.mutex);
+        g.private_fds.erase(std::remove(g.private_fds.begin(), g.private_fds.end(), fd),
+                            g.private_fds.end());
+    }
+
+    void wake_up() noexcept {
+        const std::uint64_t one = 1;
+        ssize_t r;
+        do {
+            r = ::write(wake_fd_, &one, sizeof one);
+        } while (r < 0 && errno == EINTR);
+    }
+    void wake_locked() {
+        if (!wake_sent_) {
+            wake_sent_ = true;
+            wake_up();
+        }
+    }
+
+    void join_thread() {
+        std::lock_guard<std::mutex> lock(join_mutex_);
+        if (io_ && io_->joinable()) {
+            io_->join();
+        }
+    }
+
+    /// Forks a worker into `w`: a daemon Process named ForkPoolWorker-N.
+    void spawn(worker& w) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+            throw_errno("Pool: socketpair");
+        }
+        const int big = 1 << 20;
+        ::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+        ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+        add_private_fd(sv[0]);  // closed in every child, this worker included
+        const int child_fd = sv[1];
+        const std::size_t maxtasks = options_.maxtasksperchild;
+        const std::function<void()>* init = options_.initializer ? &options_.initializer : nullptr;
+        ProcessOptions po;
+        po.name = "ForkPoolWorker-" + std::to_string(++counter_);
+        po.daemon = true;
+        auto proc = std::make_unique<Process>(po, [child_fd, maxtasks, init] {
+            if (init) {
+                (*init)();
+            }
+            worker_loop(child_fd, maxtasks);
+        });
+        try {
+            proc->start();
+        } catch (...) {
+            remove_private_fd(sv[0]);
+            close_fd(sv[0]);
+            close_fd(sv[1]);
+            throw;
+        }
+        close_fd(sv[1]);
+        ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+        w = worker{};
+        w.fd = sv[0];
+        w.pid = proc->pid().value_or(0);
+        w.pidfd = proc->sentinel();
+        w.name = po.name;
+        w.proc = std::move(proc);
+        publish_pids();
+    }
+
+    void publish_pids() {
+        std::vector<pid_t> pids;
+        for (const auto& w : workers_) {
+            if (w.proc) {
+                pids.push_back(w.pid);
+            }
+        }
+        std::lock_guard<std::mutex> lock(pids_mutex_);
+        pids_ = std::move(pids);
+    }
+
+    /// Stops a worker with `sig` (0: just close its channel and let it
+    /// leave), reaps it, and releases its descriptors.
+    void kill_and_reap(worker& w, int sig) noexcept {
+        if (!w.proc) {
+            return;
+        }
+        try {
+            if (sig == SIGTERM) {
+                w.proc->terminate();
+            } else if (sig != 0) {
+                w.proc->kill();
+            }
+            if (w.fd >= 0) {
+                remove_private_fd(w.fd);
+                close_fd(w.fd);
+                w.fd = -1;
+            }
+            w.proc->join(std::chrono::seconds(5));
+            if (!w.proc->exitcode()) {
+                w.proc->kill();
+                w.proc->join();
+            }
+            w.proc->close();
+        } catch (...) {
+        }
+        w.proc.reset();
+    }
+
+    std::size_t window_limit() const {
+        if (ema_ns_ <= 0) {
+            return 2;  // nothing measured yet: pipeline a little, keep the balance
+        }
+        if (ema_ns_ < 50e3) {
+            return 64;
+        }
+        const double n = 1e6 / ema_ns_;
+        return n < 1 ? 1 : static_cast<std::size_t>(n);
+    }
+
+    /// Hands queued tasks to workers with room in their window, round robin.
+    void dispatch() {
+        const std::size_t limit = window_limit();
+        const auto now = clock::now();
+        bool progress = true;
+        while (!pending_.empty() && progress) {
+            progress = false;
+            for (auto& w : workers_) {
+                if (pending_.empty()) {
+                    break;
+                }
+                if (!w.proc || w.dead || w.fd < 0 || w.window.size() >= limit ||
+                    (options_.maxtasksperchild != 0 && w.sent >= options_.maxtasksperchild)) {
+                    continue;
+                }
+                wire_task t = std::move(pending_.front());
+                pending_.pop_front();
+                if (t.job->cancelled) {
+                    ++completed_;
+                    progress = true;
+                    continue;
+                }
+                if (w.window.empty()) {
+                    w.head_since = now;
+                }
+                w.out += t.frame;
+                t.frame = std::string();
+                w.window.push_back(std::move(t));
+                ++w.sent;
+                progress = true;
+            }
+        }
+    }
+
+    void flush(worker& w) {
+        while (w.out_off < w.out.size()) {
+            const ssize_t n =
+                ::send(w.fd, w.out.data() + w.out_off, w.out.size() - w.out_off, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                    w.dead = true;  // EPIPE: the worker is gone
+                }
+                return;
+            }
+            w.out_off += static_cast<std::size_t>(n);
+        }
+        w.out.clear();
+        w.out_off = 0;
+    }
+
+    /// Reads what the worker sent; false on EOF or error.
+    bool read_some(worker& w) {
+        char buf[1 << 16];
+        for (;;) {
+            const ssize_t n = ::recv(w.fd, buf, sizeof buf, 0);
+            if (n > 0) {
+                w.in.append(buf, static_cast<std::size_t>(n));
+                if (static_cast<std::size_t>(n) < sizeof buf) {
+                    return true;
+                }
+                continue;
+            }
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                return true;
+            }
+            return false;
+        }
+    }
+
+    void parse_answers(worker& w) {
+        std::size_t off = 0;
+        const auto now = clock::now();
+        while (w.in.size() - off >= 4) {
+            std::uint32_t len;
+            std::memcpy(&len, w.in.data() + off, 4);
+            if (w.in.size() - off - 4 < len) {
+                break;
+            }
+            const std::string_view frame(w.in.data() + off + 4, len);
+            off += 4 + std::size_t{len};
+            if (w.window.empty() || frame.empty()) {
+                continue;  // cannot happen with a well-behaved worker
+            }
+            wire_task t = std::move(w.window.front());
+            w.window.pop_front();
+            const double service =
+                static_cast<double>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.head_since)
+                        .count()) +
+                1.0;
+            ema_ns_ = ema_ns_ <= 0 ? service : 0.8 * ema_ns_ + 0.2 * service;
+            w.head_since = now;
+            const auto status = static_cast<std::uint8_t>(frame[0]);
+            const std::string_view payload = frame.substr(1);
+            if (status == answer_ok) {
+                t.job->on_answer(t.chunk, payload);
+            } else {
+                std::exception_ptr error;
+                try {
+                    wire_reader in(payload);
+                    const std::string type(in.take(in.u32()));
+                    const std::string message(in.take(in.u32()));
+                    error = std::make_exception_ptr(RemoteError(type, message, w.pid, w.name));
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                t.job->on_error(t.chunk, error);
+            }
+            ++completed_;
+        }
+        w.in.erase(0, off);
+    }
+
+    /// A worker ended (or was stopped): fail the task it was running, requeue
+    /// the rest of its window, reap it, start a replacement.
+    void bury(worker& w) {
+        if (w.fd >= 0) {
+            if (read_some(w)) {
+                // pidfd said it ended: whatever it wrote is already here.
+            }
+            parse_answers(w);
+        }
+        remove_private_fd(w.fd);
+        close_fd(w.fd);
+        w.fd = -1;
+        int code = 0;
+        if (w.proc) {
+            w.proc->join(std::chrono::seconds(5));
+            if (!w.proc->exitcode()) {
+                w.proc->kill();
+                w.proc->join();
+            }
+            code = w.proc->exitcode().value_or(0);
+        }
+        const bool victim_answered =
+            w.timed_out && (w.window.empty() || w.window.front().job.get() != w.victim_job ||
+                            w.window.front().chunk != w.victim_chunk);
+        if (!w.window.empty() && !victim_answered) {
+            wire_task t = std::move(w.window.front());
+            w.window.pop_front();
+            std::exception_ptr error;
+            if (w.timed_out) {
+                const double secs = std::chrono::duration<double>(*options_.task_timeout).count();
+                error = std::make_exception_ptr(TimeoutError(
+                    "Pool: task timed out after " + std::to_string(secs) + " s; worker " + w.name +
+                    " (pid " + std::to_string(w.pid) + ") was killed and replaced"));
+            } else {
+                std::string how;
+                if (code < 0) {
+                    const std::string sig = signal_name(-code);
+                    how = "killed by signal " + std::to_string(-code) +
+                          (sig.empty() ? std::string() : " (" + sig + ")");
+                } else {
+                    how = "exited with code " + std::to_string(code);
+                }
+                error = std::make_exception_ptr(
+                    WorkerLostError("Pool: worker " + w.name + " (pid " + std::to_string(w.pid) +
+                                        ") died while running this task: " + how,
+                                    code, w.pid));
+            }
+            t.job->on_error(t.chunk, error);
+            ++completed_;
+        }
+        while (!w.window.empty()) {
+            pending_.push_front(std::move(w.window.back()));
+            w.window.pop_back();
+        }
+        try {
+            if (w.proc) {
+                w.proc->close();
+            }
+        } catch (...) {
+        }
+        w.proc.reset();
+        w = worker{};
+        try {
+            spawn(w);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "multiprocessing.Pool: cannot start a worker: %s\n", e.what());
+        }
+        publish_pids();
+    }
+
+    void fail_all(std::deque<wire_task>& tasks, const std::exception_ptr& error) {
+        for (auto& t : tasks) {
+            if (!t.job->cancelled) {
+                t.job->on_error(t.chunk, error);
+            }
+        }
+        tasks.clear();
+    }
+
+    void io_main() {
+        std::vector<pollfd> pfds;
+        for (;;) {
+            pool_state st;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                sleeping_ = false;
+                st = state_;
+                while (!incoming_.empty()) {
+                    pending_.push_back(std::move(incoming_.front()));
+                    incoming_.pop_front();
+                }
+            }
+            if (st == pool_state::terminate) {
+                break;
+            }
+            dispatch();
+            bool busy = !pending_.empty();
+            for (auto& w : workers_) {
+                if (w.proc && !w.out.empty()) {
+                    flush(w);
+                }
+                busy = busy || !w.window.empty();
+            }
+            if (st == pool_state::close && !busy) {
+                break;  // close() and everything done: let the workers go
+            }
+
+            // Wait for answers, deaths, submissions or the next task deadline.
+            pfds.clear();
+            pfds.push_back({wake_fd_, POLLIN, 0});
+            int timeout_ms = -1;
+            const auto now = clock::now();
+            for (auto& w : workers_) {
+                if (!w.proc) {
+                    continue;
+                }
+                pfds.push_back(
+                    {w.fd, static_cast<short>(POLLIN | (w.out.empty() ? 0 : POLLOUT)), 0});
+                pfds.push_back({w.pidfd, POLLIN, 0});
+                if (options_.task_timeout && !w.window.empty() && !w.timed_out) {
+                    const auto left = w.head_since + *options_.task_timeout - now;
+                    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+                    const int m = ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms, 1 << 30));
+                    timeout_ms = timeout_ms < 0 ? m : std::min(timeout_ms, m);
+                }
+            }
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!incoming_.empty() || state_ != st) {
+                    timeout_ms = 0;
+                } else {
+                    sleeping_ = true;
+                    wake_sent_ = false;
+                }
+            }
+            const int r = ::poll(pfds.data(), pfds.size(), timeout_ms);
+            if (r < 0 && errno != EINTR) {
+                std::fprintf(stderr, "multiprocessing.Pool: poll failed: %s\n",
+                             std::strerror(errno));
+                break;
+            }
+            if (pfds[0].revents & POLLIN) {
+                std::uint64_t v;
+                while (::read(wake_fd_, &v, sizeof v) > 0) {
+                }
+            }
+            std::size_t k = 1;
+            for (auto& w : workers_) {
+                if (!w.proc) {
+                    continue;
+                }
+                const short sock = r > 0 ? pfds[k].revents : 0;
+                const short pid_ev = r > 0 ? pfds[k + 1].revents : 0;
+                k += 2;
+                if (sock & (POLLIN | POLLHUP | POLLERR)) {
+                    if (!read_some(w)) {
+                        w.dead = true;
+                    }
+                    parse_answers(w);
+                }
+                if (pid_ev & (POLLIN | POLLHUP)) {
+                    w.dead = true;
+                }
+                if (!w.dead && (sock & POLLOUT)) {
+                    flush(w);
+                }
+            }
+            // Per-task time-outs: kill the worker; bury() fails the task.
+            if (options_.task_timeout) {
+                const auto t = clock::now();
+                for (auto& w : workers_) {
+                    if (w.proc && !w.dead && !w.timed_out && !w.window.empty() &&
+                        t - w.head_since >= *options_.task_timeout) {
+                        w.timed_out = true;
+                        w.victim_job = w.window.front().job.get();
+                        w.victim_chunk = w.window.front().chunk;
+                        try {
+                            w.proc->kill();
+                        } catch (...) {
+                        }
+                    }
+                }
+            }
+            for (auto& w : workers_) {
+                if (w.proc && w.dead) {
+                    bury(w);
+                }
+            }
+        }
+
+        // Leaving: close() + done, or terminate().
+        pool_state st;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            st = state_;
+            io_done_ = true;
+            while (!incoming_.empty()) {
+                pending_.push_back(std::move(incoming_.front()));
+                incoming_.pop_front();
+            }
+        }
+        const auto terminated =
+            std::make_exception_ptr(ProcessError("Pool: terminated before the task finished"));
+        for (auto& w : workers_) {
+            kill_and_reap(w, st == pool_state::terminate ? SIGTERM : 0);
+            fail_all(w.window, terminated);
+        }
+        fail_all(pending_, terminated);
+        publish_pids();
+    }
+
+    process_core_options options_;
+    pid_t owner_;
+    int wake_fd_ = -1;
+    int counter_ = 0;
+    std::vector<worker> workers_;      // the I/O thread's (the constructor's before it starts)
+    std::deque<wire_task> pending_;    // the I/O thread's: queued, not yet sent
+    std::size_t completed_ = 0;        // the I/O thread's
+    double ema_ns_ = 0;                // the I/O thread's: mean task service time
+    std::unique_ptr<std::thread> io_;  // the result thread
+    std::mutex join_mutex_;
+
+    std::mutex mutex_;  // guards what follows
+    pool_state state_ = pool_state::run;
+    std::deque<wire_task> incoming_;
+    bool sleeping_ = false;
+    bool wake_sent_ = false;
+    bool io_done_ = false;
+
+    std::mutex pids_mutex_;
+    std::vector<pid_t> pids_;
+};
+
+}  // namespace detail
+}  // namespace multiprocessing
+
+#endif  // MULTIPROCESSING_DETAIL_POOL_CHANNEL_HPP
