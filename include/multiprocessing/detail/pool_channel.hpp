@@ -29,6 +29,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -383,6 +384,9 @@ private:
         po.name = "ForkPoolWorker-" + std::to_string(++counter_);
         po.daemon = true;
         auto proc = std::make_unique<Process>(po, [child_fd, maxtasks, init] {
+            // terminate() must stop a worker whatever SIGTERM handler the
+            // parent had installed (the initializer may install its own).
+            std::signal(SIGTERM, SIG_DFL);
             if (init) {
                 (*init)();
             }
@@ -482,8 +486,7 @@ private:
                 if (w.window.empty()) {
                     w.head_since = now;
                 }
-                w.out += t.frame;
-                t.frame = std::string();
+                w.out += t.frame;  // the window keeps the frame: it is resent if the worker dies
                 w.window.push_back(std::move(t));
                 ++w.sent;
                 progress = true;

@@ -1,0 +1,112 @@
+// Pool throughput, side by side with bench_pool.py (Python's multiprocessing.Pool):
+//   map of identity over 1,000,000 ints (default chunksize), over 100,000
+//   ints with chunksize 1, 20,000 apply_async calls, and a CPU-bound map
+//   (counting primes) serial against Pool(2).
+// Prints one "name value unit" line per figure.
+//   g++ -O2 -std=c++17 -Iinclude bench/bench_pool.cpp -o bench_pool -pthread
+#include <multiprocessing.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <vector>
+
+namespace mp = multiprocessing;
+
+namespace {
+
+int identity(int x) {
+    return x;
+}
+
+int count_primes(int block) {
+    // primes in [block * 20000, (block + 1) * 20000)
+    int count = 0;
+    for (int n = block * 20000; n < (block + 1) * 20000; ++n) {
+        if (n < 2) {
+            continue;
+        }
+        bool prime = true;
+        for (int d = 2; d * d <= n; ++d) {
+            if (n % d == 0) {
+                prime = false;
+                break;
+            }
+        }
+        count += prime ? 1 : 0;
+    }
+    return count;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main() {
+    mp::Pool pool(2);
+    pool.apply(identity, 0);  // workers up
+
+    {
+        std::vector<int> v(1000000);
+        std::iota(v.begin(), v.end(), 0);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = pool.map(identity, v);
+        const double s = seconds_since(t0);
+        if (r.back() != 999999) {
+            return 1;
+        }
+        std::printf("map_default_chunksize %.0f tasks/s\n", 1e6 / s);
+    }
+    {
+        std::vector<int> v(100000);
+        std::iota(v.begin(), v.end(), 0);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = pool.map(identity, v, 1);
+        const double s = seconds_since(t0);
+        if (r.back() != 99999) {
+            return 1;
+        }
+        std::printf("map_chunksize_1 %.0f tasks/s\n", 1e5 / s);
+    }
+    {
+        std::vector<mp::AsyncResult<int>> rs;
+        rs.reserve(20000);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 20000; ++i) {
+            rs.push_back(pool.apply_async(identity, i));
+        }
+        long sum = 0;
+        for (auto& r : rs) {
+            sum += r.get();
+        }
+        const double s = seconds_since(t0);
+        if (sum != 19999L * 20000 / 2) {
+            return 1;
+        }
+        std::printf("apply_async %.0f tasks/s\n", 2e4 / s);
+    }
+    {
+        const int blocks = 64;
+        std::vector<int> b(blocks);
+        std::iota(b.begin(), b.end(), 0);
+        auto t0 = std::chrono::steady_clock::now();
+        long serial = 0;
+        for (int x : b) {
+            serial += count_primes(x);
+        }
+        const double s1 = seconds_since(t0);
+        t0 = std::chrono::steady_clock::now();
+        const auto r = pool.map(count_primes, b);
+        const double s2 = seconds_since(t0);
+        const long par = std::accumulate(r.begin(), r.end(), 0L);
+        if (par != serial) {
+            return 1;
+        }
+        std::printf("primes_serial %.3f s\nprimes_pool2 %.3f s\nprimes_speedup %.2f x\n", s1, s2,
+                    s1 / s2);
+    }
+    pool.close();
+    pool.join();
+}
