@@ -693,6 +693,9 @@ public:
         for (std::size_t done = 0; done < n; ++chunk) {
             const std::size_t len = std::min(chunksize, n - done);
             std::string frame = detail::start_frame();
+            if constexpr (!Star && std::is_trivially_copyable_v<T>) {
+                frame.reserve(64 + callable.size() + len * (8 + sizeof(T)));
+            }
             detail::put_code_ref(frame, tramp);
             frame += callable;
             detail::put_u32(frame, static_cast<std::uint32_t>(len));

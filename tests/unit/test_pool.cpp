@@ -102,8 +102,11 @@ int concurrent_task(int x, int want) {
 }
 
 int die_segv(int) {
-    std::signal(SIGSEGV, SIG_DFL);  // a plain segfault, also under sanitizers
-    volatile int* p = nullptr;
+    // A real invalid access (a page with no access rights), with the default
+    // action, so that sanitizers neither flag it nor turn it into exit(1).
+    std::signal(SIGSEGV, SIG_DFL);
+    void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    volatile int* p = static_cast<volatile int*>(page);
     return *p;
 }
 int die_abort(int) {

@@ -43,6 +43,7 @@
 #include <string>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -108,6 +109,7 @@ inline void worker_loop(int fd, std::size_t maxtasks) {
             }
             const std::string_view body(in.data() + off + 4, len);
             off += 4 + std::size_t{len};
+            out.reserve(std::size_t{len} + 64);
             out.assign(5, '\0');
             std::uint8_t status = answer_ok;
             try {
@@ -316,17 +318,52 @@ public:
     std::thread::id result_thread_id() const { return io_ ? io_->get_id() : std::thread::id{}; }
 
 private:
+    /// Bytes read from a worker: received in place, parsed, compacted.
+    struct read_buffer {
+        std::unique_ptr<char[]> data;
+        std::size_t cap = 0;
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        std::size_t size() const { return end - begin; }
+        const char* head() const { return data.get() + begin; }
+        /// Makes room for at least `want` unparsed bytes in all, and some to read.
+        void reserve_for(std::size_t want) {
+            if (begin > 0 && (end == cap || begin == end)) {
+                if (end > begin) {
+                    std::memmove(data.get(), data.get() + begin, end - begin);
+                }
+                end -= begin;
+                begin = 0;
+            }
+            std::size_t need = std::max<std::size_t>(want, end + 4096);
+            if (need > cap) {
+                std::size_t c = cap ? cap : (1 << 16);
+                while (c < need) {
+                    c *= 2;
+                }
+                std::unique_ptr<char[]> bigger(new char[c]);
+                if (end > begin) {
+                    std::memcpy(bigger.get(), data.get() + begin, end - begin);
+                }
+                end -= begin;
+                begin = 0;
+                data = std::move(bigger);
+                cap = c;
+            }
+        }
+    };
+
     struct worker {
         std::unique_ptr<Process> proc;
         int fd = -1;
         int pidfd = -1;
         pid_t pid = 0;
         std::string name;
-        std::deque<wire_task> window;  // sent (or being sent), not yet answered
-        std::string out;               // bytes to write
-        std::size_t out_off = 0;
-        std::string in;        // bytes read, not yet parsed
-        std::size_t sent = 0;  // tasks given to it in its life
+        std::deque<wire_task> window;  // given to it, not yet answered, oldest first
+        std::size_t unsent = 0;        // window[unsent] is the first frame not fully written
+        std::size_t unsent_off = 0;    // how much of window[unsent] is written
+        read_buffer in;                // bytes read, not yet parsed
+        std::size_t sent = 0;          // tasks given to it in its life
         clock::time_point head_since{};
         bool dead = false;
         bool timed_out = false;
@@ -486,7 +523,7 @@ private:
                 if (w.window.empty()) {
                     w.head_since = now;
                 }
-                w.out += t.frame;  // the window keeps the frame: it is resent if the worker dies
+                // The window keeps the frame: it is sent again if the worker dies.
                 w.window.push_back(std::move(t));
                 ++w.sent;
                 progress = true;
@@ -494,10 +531,21 @@ private:
         }
     }
 
+    /// Writes the window's unsent frames, as many as the socket takes.
     void flush(worker& w) {
-        while (w.out_off < w.out.size()) {
-            const ssize_t n =
-                ::send(w.fd, w.out.data() + w.out_off, w.out.size() - w.out_off, MSG_NOSIGNAL);
+        while (w.unsent < w.window.size()) {
+            iovec iov[64];
+            int count = 0;
+            for (std::size_t k = w.unsent; k < w.window.size() && count < 64; ++k, ++count) {
+                const std::string& f = w.window[k].frame;
+                const std::size_t skip = k == w.unsent ? w.unsent_off : 0;
+                iov[count].iov_base = const_cast<char*>(f.data() + skip);
+                iov[count].iov_len = f.size() - skip;
+            }
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = static_cast<std::size_t>(count);
+            const ssize_t n = ::sendmsg(w.fd, &msg, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EINTR) {
                     continue;
@@ -507,20 +555,36 @@ private:
                 }
                 return;
             }
-            w.out_off += static_cast<std::size_t>(n);
+            auto left = static_cast<std::size_t>(n);
+            while (left > 0) {
+                const std::size_t rest = w.window[w.unsent].frame.size() - w.unsent_off;
+                if (left >= rest) {
+                    left -= rest;
+                    ++w.unsent;
+                    w.unsent_off = 0;
+                } else {
+                    w.unsent_off += left;
+                    left = 0;
+                }
+            }
         }
-        w.out.clear();
-        w.out_off = 0;
     }
 
     /// Reads what the worker sent; false on EOF or error.
     bool read_some(worker& w) {
-        char buf[1 << 16];
         for (;;) {
-            const ssize_t n = ::recv(w.fd, buf, sizeof buf, 0);
+            std::size_t want = 0;
+            if (w.in.size() >= 4) {
+                std::uint32_t len;
+                std::memcpy(&len, w.in.head(), 4);
+                want = std::size_t{len} + 4;
+            }
+            w.in.reserve_for(want);
+            const std::size_t room = w.in.cap - w.in.end;
+            const ssize_t n = ::recv(w.fd, w.in.data.get() + w.in.end, room, 0);
             if (n > 0) {
-                w.in.append(buf, static_cast<std::size_t>(n));
-                if (static_cast<std::size_t>(n) < sizeof buf) {
+                w.in.end += static_cast<std::size_t>(n);
+                if (static_cast<std::size_t>(n) < room) {
                     return true;
                 }
                 continue;
@@ -536,21 +600,21 @@ private:
     }
 
     void parse_answers(worker& w) {
-        std::size_t off = 0;
         const auto now = clock::now();
-        while (w.in.size() - off >= 4) {
+        while (w.in.size() >= 4) {
             std::uint32_t len;
-            std::memcpy(&len, w.in.data() + off, 4);
-            if (w.in.size() - off - 4 < len) {
+            std::memcpy(&len, w.in.head(), 4);
+            if (w.in.size() - 4 < len) {
                 break;
             }
-            const std::string_view frame(w.in.data() + off + 4, len);
-            off += 4 + std::size_t{len};
-            if (w.window.empty() || frame.empty()) {
+            const std::string_view frame(w.in.head() + 4, len);
+            w.in.begin += 4 + std::size_t{len};
+            if (w.window.empty() || w.unsent == 0 || frame.empty()) {
                 continue;  // cannot happen with a well-behaved worker
             }
             wire_task t = std::move(w.window.front());
             w.window.pop_front();
+            --w.unsent;
             const double service =
                 static_cast<double>(
                     std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.head_since)
@@ -576,7 +640,9 @@ private:
             }
             ++completed_;
         }
-        w.in.erase(0, off);
+        if (w.in.begin == w.in.end) {
+            w.in.begin = w.in.end = 0;
+        }
     }
 
     /// A worker ended (or was stopped): fail the task it was running, requeue
@@ -677,7 +743,7 @@ private:
             dispatch();
             bool busy = !pending_.empty();
             for (auto& w : workers_) {
-                if (w.proc && !w.out.empty()) {
+                if (w.proc && w.unsent < w.window.size()) {
                     flush(w);
                 }
                 busy = busy || !w.window.empty();
@@ -696,7 +762,8 @@ private:
                     continue;
                 }
                 pfds.push_back(
-                    {w.fd, static_cast<short>(POLLIN | (w.out.empty() ? 0 : POLLOUT)), 0});
+                    {w.fd, static_cast<short>(POLLIN | (w.unsent < w.window.size() ? POLLOUT : 0)),
+                     0});
                 pfds.push_back({w.pidfd, POLLIN, 0});
                 if (options_.task_timeout && !w.window.empty() && !w.timed_out) {
                     const auto left = w.head_since + *options_.task_timeout - now;

@@ -189,6 +189,29 @@ struct map_job final : typed_job<R> {
         }
         state->set_value(std::move(values));
     }
+    /// Decodes a chunk straight into place.
+    void on_answer(std::uint32_t chunk, std::string_view bytes) override {
+        if (failed) {
+            return;
+        }
+        try {
+            wire_reader in(bytes);
+            const std::uint32_t n = in.u32();
+            const std::size_t at = chunk * chunksize;
+            if (at + n > values.size()) {
+                throw std::invalid_argument("Pool: a chunk came back with too many results");
+            }
+            for (std::uint32_t i = 0; i < n; ++i) {
+                values[at + i] = get_value<value_type>(in);
+            }
+        } catch (...) {
+            on_error(chunk, std::current_exception());
+            return;
+        }
+        if (--chunks_left == 0) {
+            finish();
+        }
+    }
     void deliver(std::uint32_t chunk, std::vector<value_type>&& got) override {
         if (failed) {
             return;

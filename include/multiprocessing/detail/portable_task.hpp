@@ -77,7 +77,8 @@ private:
 template <class T>
 void put_value(std::string& out, const T& value) {
     const std::size_t at = out.size();
-    out.append(4, '\0');
+    const std::uint32_t placeholder = 0;
+    out.append(reinterpret_cast<const char*>(&placeholder), sizeof placeholder);
     reduction::dumps_into(value, out);
     const auto len = static_cast<std::uint32_t>(out.size() - at - 4);
     std::memcpy(&out[at], &len, sizeof len);

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Pool throughput: multiprocessing-cpp against Python's multiprocessing.Pool, in one run.
+
+Workloads (the same in bench_pool.cpp):
+  map of identity over 1,000,000 ints, default chunksize      (tasks/s)
+  map of identity over 100,000 ints, chunksize 1              (tasks/s)
+  20,000 apply_async calls                                    (tasks/s)
+  CPU-bound map (primes in 64 blocks of 20,000) serial vs Pool(2)  (speedup)
+
+Usage:
+  python3 bench/bench_pool.py [--cxx-binary PATH] [--repeat N]
+Without --cxx-binary, compiles bench/bench_pool.cpp with g++ -O2 first.
+"""
+import argparse
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def identity(x):
+    return x
+
+
+def count_primes(block):
+    count = 0
+    for n in range(block * 20000, (block + 1) * 20000):
+        if n < 2:
+            continue
+        d = 2
+        prime = True
+        while d * d <= n:
+            if n % d == 0:
+                prime = False
+                break
+            d += 1
+        count += prime
+    return count
+
+
+def python_figures():
+    out = {}
+    with mp.Pool(2) as pool:
+        pool.apply(identity, (0,))
+        v = list(range(1000000))
+        t0 = time.perf_counter()
+        pool.map(identity, v)
+        out["map_default_chunksize"] = 1e6 / (time.perf_counter() - t0)
+        v = list(range(100000))
+        t0 = time.perf_counter()
+        pool.map(identity, v, 1)
+        out["map_chunksize_1"] = 1e5 / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        rs = [pool.apply_async(identity, (i,)) for i in range(20000)]
+        for r in rs:
+            r.get()
+        out["apply_async"] = 2e4 / (time.perf_counter() - t0)
+        blocks = list(range(64))
+        t0 = time.perf_counter()
+        serial = sum(count_primes(b) for b in blocks)
+        s1 = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        par = sum(pool.map(count_primes, blocks))
+        s2 = time.perf_counter() - t0
+        assert par == serial
+        out["primes_speedup"] = s1 / s2
+    return out
+
+
+def cxx_figures(binary):
+    text = subprocess.run([binary], check=True, capture_output=True, text=True).stdout
+    out = {}
+    for line in text.splitlines():
+        name, value, _unit = line.split()
+        out[name] = float(value)
+    return out
+
+
+def best(runs, key, higher=True):
+    values = [r[key] for r in runs]
+    return max(values) if higher else min(values)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cxx-binary")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    binary = args.cxx_binary
+    if not binary:
+        binary = os.path.join(tempfile.mkdtemp(), "bench_pool")
+        subprocess.run(["g++", "-O2", "-std=c++17", "-I" + os.path.join(ROOT, "include"),
+                        os.path.join(HERE, "bench_pool.cpp"), "-o", binary, "-pthread"],
+                       check=True)
+    cxx = [cxx_figures(binary) for _ in range(args.repeat)]
+    py = [python_figures() for _ in range(args.repeat)]
+    goals = {"map_default_chunksize": 10, "map_chunksize_1": 20, "apply_async": 20}
+    print(f"best of {args.repeat} runs, {os.cpu_count()} cpus")
+    print(f"{'workload':24} {'C++':>14} {'Python':>14} {'ratio':>8} {'goal':>6}")
+    for key, goal in goals.items():
+        c, p = best(cxx, key), best(py, key)
+        print(f"{key:24} {c:14,.0f} {p:14,.0f} {c / p:7.1f}x {goal:5}x")
+    c, p = best(cxx, "primes_speedup"), best(py, "primes_speedup")
+    print(f"{'primes speedup Pool(2)':24} {c:13.2f}x {p:13.2f}x {'':8} {'1.9':>5}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
