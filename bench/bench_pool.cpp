@@ -107,6 +107,26 @@ int main() {
         std::printf("primes_serial %.3f s\nprimes_pool2 %.3f s\nprimes_speedup %.2f x\n", s1, s2,
                     s1 / s2);
     }
+    {
+        // Control: what parallelism the machine gives two busy processes right
+        // now (on a loaded machine the speedup above cannot exceed it).
+        auto spin = [] {
+            volatile unsigned long x = 0;
+            for (unsigned long i = 0; i < 200000000UL; ++i) {
+                x = x + i;
+            }
+        };
+        auto t0 = std::chrono::steady_clock::now();
+        spin();
+        const double one = seconds_since(t0);
+        t0 = std::chrono::steady_clock::now();
+        mp::Process p(spin);
+        p.start();
+        spin();
+        p.join();
+        const double two = seconds_since(t0);
+        std::printf("control_parallel_speedup %.2f x\n", 2 * one / two);
+    }
     pool.close();
     pool.join();
 }
