@@ -235,9 +235,10 @@ private:
     std::shared_ptr<detail::result_state<stored>> state_;
 };
 
-/// Python: MapResult.
+/// Python: MapResult: the result of map_async / starmap_async of a function
+/// returning T (AsyncResult<std::vector<T>>; AsyncResult<void> for void).
 template <class T>
-using MapResult = AsyncResult<std::vector<T>>;
+using MapResult = AsyncResult<detail::map_value_t<T>>;
 
 namespace detail {
 
@@ -441,17 +442,17 @@ public:
     }
 
     /// Python: map(func, iterable, chunksize=None). Returns the results in
-    /// order. chunksize unset: Python's ceil(n / (4 * processes)); below 1:
-    /// std::invalid_argument. Fails fast: the first failed chunk is thrown
+    /// order (nothing for a function returning void). chunksize unset: Python's ceil(n / (4 *
+    /// processes)); below 1: std::invalid_argument. Fails fast: the first failed chunk is thrown
     /// (chunks not yet started are dropped) without waiting for the rest.
     template <class F, class Range>
-    std::vector<map_result_t<F, Range>> map(F f, const Range& iterable,
-                                            std::optional<std::ptrdiff_t> chunksize = {}) {
+    detail::map_value_t<map_result_t<F, Range>> map(F f, const Range& iterable,
+                                                    std::optional<std::ptrdiff_t> chunksize = {}) {
         return map_async(std::move(f), iterable, chunksize).take();
     }
     /// Python: map(func, [a, b, c]).
     template <class F, class T>
-    std::vector<map_result_t<F, std::initializer_list<T>>> map(
+    detail::map_value_t<map_result_t<F, std::initializer_list<T>>> map(
         F f, std::initializer_list<T> iterable, std::optional<std::ptrdiff_t> chunksize = {}) {
         return map_async(std::move(f), iterable, chunksize).take();
     }
@@ -470,8 +471,8 @@ public:
     /// Python: starmap(func, iterable_of_tuples, chunksize=None): f(*args) for
     /// each tuple (std::tuple, std::pair or std::array).
     template <class F, class Range>
-    std::vector<star_result_t<F, Range>> starmap(F f, const Range& iterable,
-                                                 std::optional<std::ptrdiff_t> chunksize = {}) {
+    detail::map_value_t<star_result_t<F, Range>> starmap(
+        F f, const Range& iterable, std::optional<std::ptrdiff_t> chunksize = {}) {
         return starmap_async(std::move(f), iterable, chunksize).take();
     }
 
@@ -509,9 +510,6 @@ private:
     template <bool Star, class R, class F, class Range, class CB, class ECB>
     MapResult<R> map_impl(F f, const Range& iterable, std::optional<std::ptrdiff_t> chunksize,
                           CB callback, ECB error_callback, const char* method) {
-        static_assert(!std::is_void_v<R>,
-                      "multiprocessing::Pool::map: the function returns void; map collects "
-                      "results, so use a function that returns a value (or apply_async)");
         self().check_running();
         auto job = std::make_shared<detail::map_job<R>>();
         if constexpr (!std::is_same_v<CB, detail::no_callback>) {

@@ -294,6 +294,27 @@ TEST_CASE("map returns results in order for every chunksize", "[pool]") {
     CHECK(pool.map(square, {1, 2, 3}) == std::vector<int>{1, 4, 9});
 }
 
+TEST_CASE("map of a void function runs every item and returns nothing", "[pool]") {
+    g_counters = make_counters();
+    {
+        mp::Pool pool(2);
+        std::vector<int> v(50, 1);
+        pool.map([](int x) { g_counters->finished += x; }, v, 3);
+        CHECK(g_counters->finished == 50);
+        bool called = false;
+        auto r =
+            pool.map_async([](int x) { g_counters->finished += x; }, v, 1, [&] { called = true; });
+        r.get();
+        CHECK(called);
+        CHECK(g_counters->finished == 100);
+        std::vector<std::pair<int, int>> p{{1, 2}, {3, 4}};
+        pool.starmap([](int a, int b) { g_counters->finished += a + b; }, p);
+        CHECK(g_counters->finished == 110);
+    }
+    ::munmap(g_counters, sizeof(shared_counters));
+    g_counters = nullptr;
+}
+
 TEST_CASE("chunksize below 1 is rejected everywhere", "[pool]") {
     mp::Pool pool(1);
     std::vector<int> v{1, 2, 3};

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -159,24 +160,34 @@ struct apply_job final : typed_job<R> {
     }
 };
 
+/// What map() returns for a function returning R: std::vector<R>, or
+/// nothing for a void function (Python's list of None).
+template <class R>
+using map_value_t = std::conditional_t<std::is_void_v<R>, void, std::vector<R>>;
+
 /// map / map_async / starmap: chunks of `chunksize` items; fails fast on the
 /// first failed chunk (its remaining chunks are dropped, not run).
 template <class R>
 struct map_job final : typed_job<R> {
     using value_type = stored_t<R>;
-    using callback_t = std::function<void(const std::vector<R>&)>;
+    using list_type = stored_t<map_value_t<R>>;  // std::vector<R>, or void_result
+    using callback_t = std::conditional_t<std::is_void_v<R>, std::function<void()>,
+                                          std::function<void(const list_type&)>>;
 
-    std::shared_ptr<result_state<std::vector<R>>> state =
-        std::make_shared<result_state<std::vector<R>>>();
+    std::shared_ptr<result_state<list_type>> state = std::make_shared<result_state<list_type>>();
     callback_t callback;
     error_callback_t error_callback;
-    std::vector<R> values;
+    list_type values{};
+    std::size_t size = 0;
     std::size_t chunksize = 1;
     std::size_t chunks_left = 0;
     bool failed = false;
 
     void start(std::size_t n, std::size_t chunk_size) {
-        values.resize(n);
+        if constexpr (!std::is_void_v<R>) {
+            values.resize(n);
+        }
+        size = n;
         chunksize = chunk_size;
         chunks_left = (n + chunk_size - 1) / chunk_size;
         if (chunks_left == 0) {
@@ -185,7 +196,11 @@ struct map_job final : typed_job<R> {
     }
     void finish() {
         if (callback) {
-            run_callback("callback", [&] { callback(values); });
+            if constexpr (std::is_void_v<R>) {
+                run_callback("callback", [&] { callback(); });
+            } else {
+                run_callback("callback", [&] { callback(values); });
+            }
         }
         state->set_value(std::move(values));
     }
@@ -198,11 +213,15 @@ struct map_job final : typed_job<R> {
             wire_reader in(bytes);
             const std::uint32_t n = in.u32();
             const std::size_t at = chunk * chunksize;
-            if (at + n > values.size()) {
+            if (at + n > size) {
                 throw std::invalid_argument("Pool: a chunk came back with too many results");
             }
             for (std::uint32_t i = 0; i < n; ++i) {
-                values[at + i] = get_value<value_type>(in);
+                if constexpr (std::is_void_v<R>) {
+                    (void)get_value<value_type>(in);
+                } else {
+                    values[at + i] = get_value<value_type>(in);
+                }
             }
         } catch (...) {
             on_error(chunk, std::current_exception());
@@ -217,13 +236,15 @@ struct map_job final : typed_job<R> {
             return;
         }
         const std::size_t at = chunk * chunksize;
-        if (at + got.size() > values.size()) {
+        if (at + got.size() > size) {
             on_error(chunk, std::make_exception_ptr(std::invalid_argument(
                                 "Pool: a chunk came back with too many results")));
             return;
         }
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            values[at + i] = std::move(got[i]);
+        if constexpr (!std::is_void_v<R>) {
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                values[at + i] = std::move(got[i]);
+            }
         }
         if (--chunks_left == 0) {
             finish();

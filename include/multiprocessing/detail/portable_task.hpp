@@ -80,7 +80,11 @@ void put_value(std::string& out, const T& value) {
     const std::uint32_t placeholder = 0;
     out.append(reinterpret_cast<const char*>(&placeholder), sizeof placeholder);
     reduction::dumps_into(value, out);
-    const auto len = static_cast<std::uint32_t>(out.size() - at - 4);
+    const std::size_t size = out.size() - at - 4;
+    if (size > 0xffffffffU) {
+        throw std::length_error("Pool: a task argument or result is larger than 4 GiB");
+    }
+    const auto len = static_cast<std::uint32_t>(size);
     std::memcpy(&out[at], &len, sizeof len);
 }
 
