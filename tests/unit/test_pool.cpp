@@ -204,6 +204,28 @@ TEST_CASE("apply of a void function and of string and vector values", "[pool]") 
     CHECK(v == std::vector<int>{3, 2, 1});
 }
 
+TEST_CASE("arguments and results larger than the channel's buffers travel whole", "[pool]") {
+    mp::Pool pool(2);
+    std::vector<int> big(3 * 1000 * 1000);  // 12 MB each way
+    std::iota(big.begin(), big.end(), 0);
+    auto twice = [](std::vector<int> v) {
+        for (auto& x : v) {
+            x *= 2;
+        }
+        return v;
+    };
+    auto a = pool.apply_async(twice, big);
+    auto b = pool.apply_async(twice, big);
+    const auto ra = a.get(60s);
+    const auto rb = b.get(60s);
+    REQUIRE(ra.size() == big.size());
+    CHECK(ra == rb);
+    CHECK(ra[123456] == 246912);
+    CHECK(ra.back() == 2 * big.back());
+    std::vector<int> m = pool.map(square, std::vector<int>(2000000, 3));
+    CHECK(std::count(m.begin(), m.end(), 9) == 2000000);
+}
+
 TEST_CASE("AsyncResult: get, get(timeout), wait, ready, successful", "[pool]") {
     open_gate_pipe();
     {

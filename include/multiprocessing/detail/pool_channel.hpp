@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
@@ -36,13 +37,17 @@
 #include <exception>
 #include <fcntl.h>
 #include <functional>
+#include <linux/futex.h>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
@@ -72,27 +77,118 @@ namespace detail {
 inline constexpr std::uint8_t answer_ok = 0;
 inline constexpr std::uint8_t answer_exception = 1;
 
-/// Writes all of `data` to a blocking descriptor; false if the peer is gone.
-inline bool write_all(int fd, const char* data, std::size_t size) noexcept {
-    while (size > 0) {
-        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
+/// Where a worker writes its answers: a byte ring in memory shared with the
+/// parent (mapped before the fork). An answer is there the instant the
+/// worker publishes it, so nothing it answered is lost if it dies next, and
+/// while the parent is busy reading, answering costs the worker no system
+/// call. The socket carries a wake-up byte only when the parent sleeps.
+struct answer_ring {
+    static constexpr std::size_t capacity = std::size_t{1} << 20;
+    alignas(64) std::atomic<std::uint64_t> head{0};  // bytes published by the worker
+    alignas(64) std::atomic<std::uint64_t> tail{0};  // bytes consumed by the parent
+    alignas(64) std::atomic<std::uint32_t> parent_waiting{0};
+    std::atomic<std::uint32_t> worker_waiting{0};
+    std::atomic<std::uint32_t> space_seq{0};  // futex word: bumped when the parent frees space
+    char data[capacity];
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                  std::atomic<std::uint32_t>::is_always_lock_free,
+              "the answer ring needs lock-free atomics in shared memory");
+
+/// An answer_ring in MAP_SHARED memory, unmapped on destruction.
+class ring_mapping {
+public:
+    ring_mapping() = default;
+    static ring_mapping create() {
+        void* p = ::mmap(nullptr, sizeof(answer_ring), PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            throw_errno("Pool: mmap");
         }
-        data += n;
-        size -= static_cast<std::size_t>(n);
+        ring_mapping m;
+        m.ring_ = new (p) answer_ring();
+        return m;
     }
+    ring_mapping(ring_mapping&& o) noexcept : ring_(std::exchange(o.ring_, nullptr)) {}
+    ring_mapping& operator=(ring_mapping&& o) noexcept {
+        if (this != &o) {
+            reset();
+            ring_ = std::exchange(o.ring_, nullptr);
+        }
+        return *this;
+    }
+    ring_mapping(const ring_mapping&) = delete;
+    ring_mapping& operator=(const ring_mapping&) = delete;
+    ~ring_mapping() { reset(); }
+    void reset() noexcept {
+        if (ring_) {
+            ::munmap(static_cast<void*>(ring_), sizeof(answer_ring));
+            ring_ = nullptr;
+        }
+    }
+    answer_ring* get() const noexcept { return ring_; }
+
+private:
+    answer_ring* ring_ = nullptr;
+};
+
+inline void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                       long timeout_ns) noexcept {
+    timespec ts{static_cast<time_t>(timeout_ns / 1000000000), timeout_ns % 1000000000};
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr,
+              0);
+}
+inline void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr,
+              nullptr, 0);
+}
+
+/// Worker side: wakes the parent if it sleeps (one byte on the socket).
+inline void ring_wake_parent(answer_ring& r, int fd) noexcept {
+    if (r.parent_waiting.load() != 0 && r.parent_waiting.exchange(0) != 0) {
+        const char byte = 1;
+        (void)::send(fd, &byte, 1, MSG_NOSIGNAL);
+    }
+}
+
+/// Worker side: appends one answer and publishes it. False if the parent is gone.
+inline bool ring_write(answer_ring& r, int fd, pid_t parent, const char* p, std::size_t n) {
+    std::uint64_t head = r.head.load(std::memory_order_relaxed);
+    while (n > 0) {
+        const std::uint64_t tail = r.tail.load(std::memory_order_acquire);
+        const std::size_t space = answer_ring::capacity - static_cast<std::size_t>(head - tail);
+        if (space == 0) {
+            // Full: publish what is there and wait for the parent to take it.
+            r.head.store(head);
+            ring_wake_parent(r, fd);
+            const std::uint32_t seq = r.space_seq.load();
+            r.worker_waiting.store(1);
+            if (r.tail.load() == tail) {
+                futex_wait(&r.space_seq, seq, 100000000);
+            }
+            r.worker_waiting.store(0);
+            if (::getppid() != parent) {
+                return false;
+            }
+            continue;
+        }
+        const std::size_t off = static_cast<std::size_t>(head % answer_ring::capacity);
+        const std::size_t len = std::min({n, space, answer_ring::capacity - off});
+        std::memcpy(r.data + off, p, len);
+        p += len;
+        n -= len;
+        head += len;
+    }
+    r.head.store(head);
+    ring_wake_parent(r, fd);
     return true;
 }
 
-/// The worker process's loop: read tasks, run each, answer each at once.
-/// Returns on EOF (the pool closed the channel) or after `maxtasks` tasks.
-/// Uses nothing but its own socket, so it is safe in a child forked from
-/// any thread.
-inline void worker_loop(int fd, std::size_t maxtasks) {
+/// The worker process's loop: read tasks, run each, publish each answer at
+/// once. Returns on EOF (the pool closed the channel) or after `maxtasks`
+/// tasks. Uses nothing but its socket and its ring, so it is safe in a child
+/// forked from any thread.
+inline void worker_loop(int fd, answer_ring* ring, pid_t parent, std::size_t maxtasks) {
     std::string in;
     std::size_t off = 0;
     std::string out;
@@ -133,7 +229,7 @@ inline void worker_loop(int fd, std::size_t maxtasks) {
             const auto n = static_cast<std::uint32_t>(out.size() - 4);
             std::memcpy(&out[0], &n, 4);
             out[4] = static_cast<char>(status);
-            if (!write_all(fd, out.data(), out.size())) {
+            if (!ring_write(*ring, fd, parent, out.data(), out.size())) {
                 return;
             }
             if (maxtasks != 0 && ++done >= maxtasks) {
@@ -326,16 +422,19 @@ private:
         std::size_t end = 0;
         std::size_t size() const { return end - begin; }
         const char* head() const { return data.get() + begin; }
-        /// Makes room for at least `want` unparsed bytes in all, and some to read.
-        void reserve_for(std::size_t want) {
-            if (begin > 0 && (end == cap || begin == end)) {
+        /// Makes room for `room` more bytes after the unparsed ones.
+        void reserve_room(std::size_t room) {
+            if (cap - end >= room) {
+                return;
+            }
+            if (begin > 0) {
                 if (end > begin) {
                     std::memmove(data.get(), data.get() + begin, end - begin);
                 }
                 end -= begin;
                 begin = 0;
             }
-            std::size_t need = std::max<std::size_t>(want, end + 4096);
+            const std::size_t need = end + room;
             if (need > cap) {
                 std::size_t c = cap ? cap : (1 << 16);
                 while (c < need) {
@@ -362,7 +461,8 @@ private:
         std::deque<wire_task> window;  // given to it, not yet answered, oldest first
         std::size_t unsent = 0;        // window[unsent] is the first frame not fully written
         std::size_t unsent_off = 0;    // how much of window[unsent] is written
-        read_buffer in;                // bytes read, not yet parsed
+        read_buffer in;                // answers taken from the ring, not yet parsed
+        ring_mapping ring;             // where the worker writes its answers
         std::size_t sent = 0;          // tasks given to it in its life
         clock::time_point head_since{};
         bool dead = false;
@@ -415,19 +515,30 @@ private:
         ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
         add_private_fd(sv[0]);  // closed in every child, this worker included
         const int child_fd = sv[1];
+        ring_mapping ring;
+        try {
+            ring = ring_mapping::create();
+        } catch (...) {
+            remove_private_fd(sv[0]);
+            close_fd(sv[0]);
+            close_fd(sv[1]);
+            throw;
+        }
+        answer_ring* ring_ptr = ring.get();
+        const pid_t parent = ::getpid();
         const std::size_t maxtasks = options_.maxtasksperchild;
         const std::function<void()>* init = options_.initializer ? &options_.initializer : nullptr;
         ProcessOptions po;
         po.name = "ForkPoolWorker-" + std::to_string(++counter_);
         po.daemon = true;
-        auto proc = std::make_unique<Process>(po, [child_fd, maxtasks, init] {
+        auto proc = std::make_unique<Process>(po, [child_fd, ring_ptr, parent, maxtasks, init] {
             // terminate() must stop a worker whatever SIGTERM handler the
             // parent had installed (the initializer may install its own).
             std::signal(SIGTERM, SIG_DFL);
             if (init) {
                 (*init)();
             }
-            worker_loop(child_fd, maxtasks);
+            worker_loop(child_fd, ring_ptr, parent, maxtasks);
         });
         try {
             proc->start();
@@ -445,6 +556,7 @@ private:
         w.pidfd = proc->sentinel();
         w.name = po.name;
         w.proc = std::move(proc);
+        w.ring = std::move(ring);
         publish_pids();
     }
 
@@ -570,32 +682,53 @@ private:
         }
     }
 
-    /// Reads what the worker sent; false on EOF or error.
-    bool read_some(worker& w) {
+    /// Reads the wake-up bytes the worker sent; false on EOF or error.
+    static bool read_some(worker& w) {
+        char buf[256];
         for (;;) {
-            std::size_t want = 0;
-            if (w.in.size() >= 4) {
-                std::uint32_t len;
-                std::memcpy(&len, w.in.head(), 4);
-                want = std::size_t{len} + 4;
-            }
-            w.in.reserve_for(want);
-            const std::size_t room = w.in.cap - w.in.end;
-            const ssize_t n = ::recv(w.fd, w.in.data.get() + w.in.end, room, 0);
+            const ssize_t n = ::recv(w.fd, buf, sizeof buf, 0);
             if (n > 0) {
-                w.in.end += static_cast<std::size_t>(n);
-                if (static_cast<std::size_t>(n) < room) {
-                    return true;
-                }
                 continue;
             }
             if (n < 0 && errno == EINTR) {
                 continue;
             }
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                return true;
-            }
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        }
+    }
+
+    /// Takes the answers published in the worker's ring; true if there were any.
+    static bool drain_ring(worker& w) {
+        answer_ring* r = w.ring.get();
+        if (!r) {
             return false;
+        }
+        const std::uint64_t head = r->head.load(std::memory_order_acquire);
+        const std::uint64_t tail = r->tail.load(std::memory_order_relaxed);
+        if (head == tail) {
+            return false;
+        }
+        const auto n = static_cast<std::size_t>(head - tail);
+        w.in.reserve_room(n);
+        const auto off = static_cast<std::size_t>(tail % answer_ring::capacity);
+        const std::size_t first = std::min(n, answer_ring::capacity - off);
+        std::memcpy(w.in.data.get() + w.in.end, r->data + off, first);
+        if (n > first) {
+            std::memcpy(w.in.data.get() + w.in.end + first, r->data, n - first);
+        }
+        w.in.end += n;
+        r->tail.store(head);
+        r->space_seq.fetch_add(1);
+        if (r->worker_waiting.load() != 0) {
+            futex_wake(&r->space_seq);
+        }
+        return true;
+    }
+
+    /// Answers in the ring to the results they belong to.
+    void take_answers(worker& w) {
+        while (drain_ring(w)) {
+            parse_answers(w);
         }
     }
 
@@ -648,12 +781,7 @@ private:
     /// A worker ended (or was stopped): fail the task it was running, requeue
     /// the rest of its window, reap it, start a replacement.
     void bury(worker& w) {
-        if (w.fd >= 0) {
-            if (read_some(w)) {
-                // pidfd said it ended: whatever it wrote is already here.
-            }
-            parse_answers(w);
-        }
+        take_answers(w);  // what it answered before it ended is all in the ring
         remove_private_fd(w.fd);
         close_fd(w.fd);
         w.fd = -1;
@@ -740,6 +868,9 @@ private:
             if (st == pool_state::terminate) {
                 break;
             }
+            for (auto& w : workers_) {
+                take_answers(w);
+            }
             dispatch();
             bool busy = !pending_.empty();
             for (auto& w : workers_) {
@@ -772,6 +903,18 @@ private:
                     timeout_ms = timeout_ms < 0 ? m : std::min(timeout_ms, m);
                 }
             }
+            // Ask the workers for a wake-up byte, then look at the rings once
+            // more: an answer published before they saw the request is seen here.
+            for (auto& w : workers_) {
+                if (w.ring.get()) {
+                    w.ring.get()->parent_waiting.store(1);
+                }
+            }
+            for (auto& w : workers_) {
+                if (w.ring.get() && w.ring.get()->head.load() != w.ring.get()->tail.load()) {
+                    timeout_ms = 0;
+                }
+            }
             {
                 std::lock_guard<std::mutex> lock(mutex_);
                 if (!incoming_.empty() || state_ != st) {
@@ -782,6 +925,11 @@ private:
                 }
             }
             const int r = ::poll(pfds.data(), pfds.size(), timeout_ms);
+            for (auto& w : workers_) {
+                if (w.ring.get()) {
+                    w.ring.get()->parent_waiting.store(0);
+                }
+            }
             if (r < 0 && errno != EINTR) {
                 std::fprintf(stderr, "multiprocessing.Pool: poll failed: %s\n",
                              std::strerror(errno));
@@ -804,8 +952,8 @@ private:
                     if (!read_some(w)) {
                         w.dead = true;
                     }
-                    parse_answers(w);
                 }
+                take_answers(w);
                 if (pid_ev & (POLLIN | POLLHUP)) {
                     w.dead = true;
                 }
