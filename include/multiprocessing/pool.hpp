@@ -696,14 +696,8 @@ public:
             }
             detail::put_code_ref(frame, tramp);
             frame += callable;
-            detail::put_u32(frame, static_cast<std::uint32_t>(len));
-            for (std::size_t i = 0; i < len; ++i, ++first) {
-                if constexpr (Star) {
-                    detail::put_tuple(frame, *first);
-                } else {
-                    detail::put_value(frame, static_cast<const T&>(T(*first)));
-                }
-            }
+            detail::put_items<T, Star>(frame, first, static_cast<std::uint32_t>(len));
+            std::advance(first, static_cast<std::ptrdiff_t>(len));
             detail::finish_frame(frame);
             tasks.push_back(detail::wire_task{job, chunk, std::move(frame)});
             done += len;

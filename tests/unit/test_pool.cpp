@@ -414,6 +414,11 @@ TEST_CASE("imap yields results in order, imap_unordered all of them", "[pool]") 
         got.push_back(x);
     }
     CHECK(got == want);
+    got.clear();
+    for (int x : pool.imap(square, v, 20)) {  // chunks of numbers travel as one block
+        got.push_back(x);
+    }
+    CHECK(got == want);
     auto it = pool.imap_unordered(square, std::vector<int>(v), 3);
     std::multiset<int> un;
     for (std::size_t i = 0; i < v.size(); ++i) {

@@ -53,11 +53,8 @@ struct typed_job : job_base {
         std::vector<value_type> values;
         try {
             wire_reader in(bytes);
-            const std::uint32_t n = in.u32();
-            values.reserve(n);
-            for (std::uint32_t i = 0; i < n; ++i) {
-                values.push_back(get_value<value_type>(in));
-            }
+            get_items<value_type>(
+                in, [&](std::uint32_t, value_type&& v) { values.push_back(std::move(v)); });
         } catch (...) {
             on_error(chunk, std::current_exception());
             return;
@@ -211,18 +208,17 @@ struct map_job final : typed_job<R> {
         }
         try {
             wire_reader in(bytes);
-            const std::uint32_t n = in.u32();
             const std::size_t at = chunk * chunksize;
-            if (at + n > size) {
-                throw std::invalid_argument("Pool: a chunk came back with too many results");
-            }
-            for (std::uint32_t i = 0; i < n; ++i) {
-                if constexpr (std::is_void_v<R>) {
-                    (void)get_value<value_type>(in);
-                } else {
-                    values[at + i] = get_value<value_type>(in);
+            get_items<value_type>(in, [&](std::uint32_t i, value_type&& v) {
+                if (at + i >= size) {
+                    throw std::invalid_argument("Pool: a chunk came back with too many results");
                 }
-            }
+                if constexpr (!std::is_void_v<R>) {
+                    values[at + i] = std::move(v);
+                } else {
+                    (void)v;
+                }
+            });
         } catch (...) {
             on_error(chunk, std::current_exception());
             return;

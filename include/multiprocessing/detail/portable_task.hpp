@@ -296,6 +296,17 @@ struct void_result {
 template <class R>
 using stored_t = std::conditional_t<std::is_void_v<R>, void_result, R>;
 
+/// Whether a run of T values may travel as one std::vector<T> (one value
+/// through reduction, which copies a vector of numbers as one block).
+template <class T>
+inline constexpr bool bulk_ok_v = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
+/// From this many items on, a chunk of numbers travels as one vector.
+inline constexpr std::uint32_t bulk_min = 16;
+
+inline constexpr std::uint8_t items_each = 0;  // count, mode, then each item its own value
+inline constexpr std::uint8_t items_bulk = 1;  // count, mode, then one std::vector<T> value
+
 /// Calls f(args...) and returns its result (void_result for void).
 template <class R, class F, class Tuple>
 stored_t<R> invoke_stored(F& f, Tuple&& args) {
@@ -334,25 +345,91 @@ void call_trampoline(wire_reader& in, std::string& out) {
     callable_holder<F> f(in);
     auto args = get_args<Args...>(in, std::index_sequence_for<Args...>{});
     put_u32(out, 1);
+    out += static_cast<char>(items_each);
     put_value(out, invoke_stored<R>(f.get(), std::move(args)));
 }
 
+/// Appends `n` items from `first` to a chunk: one by one, or as one vector.
+template <class T, bool Star, class It>
+void put_items(std::string& out, It first, std::uint32_t n) {
+    put_u32(out, n);
+    if constexpr (!Star && bulk_ok_v<T>) {
+        if (n >= bulk_min) {
+            out += static_cast<char>(items_bulk);
+            std::vector<T> items;
+            items.reserve(n);
+            for (std::uint32_t i = 0; i < n; ++i, ++first) {
+                items.push_back(static_cast<T>(*first));
+            }
+            put_value(out, items);
+            return;
+        }
+    }
+    out += static_cast<char>(items_each);
+    for (std::uint32_t i = 0; i < n; ++i, ++first) {
+        if constexpr (Star) {
+            put_tuple(out, *first);
+        } else {
+            put_value(out, static_cast<const T&>(T(*first)));
+        }
+    }
+}
+
+/// Reads a run of values written by put_items (or put_results), calling
+/// sink(index, value) for each. Returns how many.
+template <class V, class Sink>
+std::uint32_t get_items(wire_reader& in, Sink&& sink) {
+    const std::uint32_t n = in.u32();
+    const auto mode = static_cast<std::uint8_t>(in.take(1)[0]);
+    if (mode == items_bulk) {
+        if constexpr (bulk_ok_v<V>) {
+            std::vector<V> all = get_value<std::vector<V>>(in);
+            if (all.size() != n) {
+                throw std::invalid_argument("Pool: a chunk holds the wrong number of values");
+            }
+            for (std::uint32_t i = 0; i < n; ++i) {
+                sink(i, std::move(all[i]));
+            }
+            return n;
+        } else {
+            throw std::invalid_argument("Pool: unexpected bulk values in a chunk");
+        }
+    }
+    for (std::uint32_t i = 0; i < n; ++i) {
+        sink(i, get_value<V>(in));
+    }
+    return n;
+}
+
 /// One chunk of map (Star = false: f(item)) or starmap (Star = true:
-/// std::apply(f, item)): payload = callable, count, items; result = count, results.
+/// std::apply(f, item)): payload = callable, items; result = results, in the
+/// format of put_items.
 template <class F, class R, class T, bool Star>
 void chunk_trampoline(wire_reader& in, std::string& out) {
     callable_holder<F> f(in);
-    const std::uint32_t n = in.u32();
-    put_u32(out, n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        if constexpr (Star) {
-            auto item = get_tuple<T>(in, std::make_index_sequence<std::tuple_size_v<T>>{});
-            put_value(out, invoke_stored<R>(f.get(), std::move(item)));
-        } else {
-            T item = get_value<T>(in);
-            put_value(out, invoke_stored<R>(f.get(), std::forward_as_tuple(std::move(item))));
+    using V = stored_t<R>;
+    std::vector<V> results;
+    if constexpr (Star) {
+        const std::uint32_t n = in.u32();
+        if (static_cast<std::uint8_t>(in.take(1)[0]) != items_each) {
+            throw std::invalid_argument("Pool: unexpected bulk values in a chunk");
         }
+        results.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            auto item = get_tuple<T>(in, std::make_index_sequence<std::tuple_size_v<T>>{});
+            results.push_back(invoke_stored<R>(f.get(), std::move(item)));
+        }
+    } else {
+        if (in.rest().size() >= 4) {
+            std::uint32_t n;
+            std::memcpy(&n, in.rest().data(), 4);
+            results.reserve(std::min<std::size_t>(n, in.rest().size()));
+        }
+        get_items<T>(in, [&](std::uint32_t, T&& item) {
+            results.push_back(invoke_stored<R>(f.get(), std::forward_as_tuple(std::move(item))));
+        });
     }
+    put_items<V, false>(out, results.begin(), static_cast<std::uint32_t>(results.size()));
 }
 
 /// The code_ref of a trampoline, computed once per instantiation.
