@@ -688,6 +688,7 @@ public:
         std::vector<detail::wire_task> tasks;
         tasks.reserve((n + chunksize - 1) / chunksize);
         std::uint32_t chunk = first_chunk;
+        std::size_t batch_bytes = 0;
         for (std::size_t done = 0; done < n; ++chunk) {
             const std::size_t len = std::min(chunksize, n - done);
             std::string frame = detail::start_frame();
@@ -699,8 +700,16 @@ public:
             detail::put_items<T, Star>(frame, first, static_cast<std::uint32_t>(len));
             std::advance(first, static_cast<std::ptrdiff_t>(len));
             detail::finish_frame(frame);
+            batch_bytes += frame.size();
             tasks.push_back(detail::wire_task{job, chunk, std::move(frame)});
             done += len;
+            // Big chunks go at once, so workers start while the rest is encoded;
+            // small ones in batches, to take the lock once for many.
+            if (batch_bytes >= (std::size_t{1} << 16) && done < n) {
+                core->submit(std::move(tasks), allow_closed);
+                tasks.clear();
+                batch_bytes = 0;
+            }
         }
         core->submit(std::move(tasks), allow_closed);
     }
