@@ -247,7 +247,7 @@ TEST_CASE("AsyncResult: get, get(timeout), wait, ready, successful", "[pool]") {
     close_gate_pipe();
 }
 
-TEST_CASE("an exception in a task is rethrown from get() as RemoteError; the pool goes on",
+TEST_CASE("an exception in a task is rethrown from get() as RemoteError, the pool goes on",
           "[pool]") {
     mp::Pool pool(2);
     auto r = pool.apply_async(fail_on_3, 3);
@@ -349,7 +349,7 @@ TEST_CASE("chunksize below 1 is rejected everywhere", "[pool]") {
     CHECK_THROWS_AS(pool.starmap(add, t, 0), std::invalid_argument);
 }
 
-TEST_CASE("map_async: callback gets the whole list; get(timeout); errors", "[pool]") {
+TEST_CASE("map_async: callback gets the whole list, get(timeout), errors", "[pool]") {
     mp::Pool pool(2);
     std::vector<int> v{1, 2, 3, 4};
     std::vector<int> seen;
@@ -502,7 +502,7 @@ TEST_CASE("close then join waits for every submitted task", "[pool]") {
     }
 }
 
-TEST_CASE("terminate stops the workers; unfinished tasks fail instead of hanging", "[pool]") {
+TEST_CASE("terminate stops the workers, unfinished tasks fail instead of hanging", "[pool]") {
     open_gate_pipe();
     mp::Pool pool(2);
     auto blocked = pool.apply_async(wait_at_gate, 1);
@@ -531,7 +531,7 @@ TEST_CASE("leaving the scope terminates the pool, like `with Pool()`", "[pool]")
     }
 }
 
-TEST_CASE("initializer runs in each worker; processes defaults to cpu_count", "[pool]") {
+TEST_CASE("initializer runs in each worker, processes defaults to cpu_count", "[pool]") {
     static int g_initialized = 0;
     mp::Pool pool(
         2, [](int v) { g_initialized = v; }, 42);
@@ -712,7 +712,7 @@ TEST_CASE("ThreadPool: the same API on threads, any callable, exceptions as them
     pool.join();
 }
 
-TEST_CASE("ThreadPool: at most N tasks at once; terminate fails queued tasks",
+TEST_CASE("ThreadPool: at most N tasks at once, terminate fails queued tasks",
           "[pool][threadpool]") {
     std::atomic<int> running{0};
     std::atomic<int> max_running{0};
