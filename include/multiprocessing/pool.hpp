@@ -180,9 +180,9 @@ public:
     template <class Rep, class Period>
     R get(std::chrono::duration<Rep, Period> timeout) {
         if (!state_->wait(detail::deadline_after(timeout))) {
-            throw TimeoutError("AsyncResult.get: timed out after " +
-                               std::to_string(std::chrono::duration<double>(timeout).count()) +
-                               " s");
+            throw TimeoutError(
+                "AsyncResult.get: timed out after " +
+                detail::format_seconds(std::chrono::duration<double>(timeout).count()) + " s");
         }
         return value();
     }

@@ -804,7 +804,7 @@ private:
             if (w.timed_out) {
                 const double secs = std::chrono::duration<double>(*options_.task_timeout).count();
                 error = std::make_exception_ptr(TimeoutError(
-                    "Pool: task timed out after " + std::to_string(secs) + " s; worker " + w.name +
+                    "Pool: task timed out after " + format_seconds(secs) + " s; worker " + w.name +
                     " (pid " + std::to_string(w.pid) + ") was killed and replaced"));
             } else {
                 std::string how;

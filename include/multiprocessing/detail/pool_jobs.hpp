@@ -31,6 +31,13 @@
 
 namespace multiprocessing::detail {
 
+/// Seconds as Python prints them in messages: "0.5", "30", "1.25".
+inline std::string format_seconds(double seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", seconds);
+    return buf;
+}
+
 /// A unit of submitted work waiting for the results of its chunks.
 struct job_base {
     virtual ~job_base() = default;
