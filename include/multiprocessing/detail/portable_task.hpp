@@ -356,10 +356,9 @@ void put_items(std::string& out, It first, std::uint32_t n) {
     if constexpr (!Star && bulk_ok_v<T>) {
         if (n >= bulk_min) {
             out += static_cast<char>(items_bulk);
-            std::vector<T> items;
-            items.reserve(n);
+            std::vector<T> items(n);
             for (std::uint32_t i = 0; i < n; ++i, ++first) {
-                items.push_back(static_cast<T>(*first));
+                items[i] = static_cast<T>(*first);
             }
             put_value(out, items);
             return;
