@@ -651,7 +651,11 @@ public:
     /// Beyond Python: the id of the pool's result thread, where callbacks run.
     std::thread::id result_thread_id() const { return core_->result_thread_id(); }
 
-    // --- backend for PoolApi ---
+private:
+    // The backend PoolApi submits through.
+    template <class Derived>
+    friend class PoolApi;
+
     void check_running() { core_->check_running(); }
     const std::shared_ptr<detail::process_core>& core() const { return core_; }
 
@@ -991,7 +995,11 @@ public:
     /// The id of the pool's result thread, where callbacks run.
     std::thread::id result_thread_id() const { return core_->result_thread_id(); }
 
-    // --- backend for PoolApi ---
+private:
+    // The backend PoolApi submits through.
+    template <class Derived>
+    friend class PoolApi;
+
     void check_running() { core_->check_running(); }
     const std::shared_ptr<detail::thread_core>& core() const { return core_; }
 
