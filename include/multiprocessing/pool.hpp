@@ -667,10 +667,11 @@ private:
         std::string frame = detail::start_frame();
         detail::put_code_ref(frame, detail::trampoline_ref<&detail::call_trampoline<F, R, A...>>());
         detail::put_callable(frame, f);
+        const std::uint64_t kind = detail::task_kind(frame, frame.size());
         std::apply([&](const auto&... a) { (detail::put_value(frame, a), ...); }, args);
         detail::finish_frame(frame);
         std::vector<detail::wire_task> tasks;
-        tasks.push_back(detail::wire_task{job, 0, std::move(frame)});
+        tasks.push_back(detail::wire_task{job, 0, std::move(frame), kind});
         core_->submit(std::move(tasks));
     }
 
@@ -701,11 +702,12 @@ private:
             }
             detail::put_code_ref(frame, tramp);
             frame += callable;
+            const std::uint64_t kind = detail::task_kind(frame, frame.size());
             detail::put_items<T, Star>(frame, first, static_cast<std::uint32_t>(len));
             std::advance(first, static_cast<std::ptrdiff_t>(len));
             detail::finish_frame(frame);
             batch_bytes += frame.size();
-            tasks.push_back(detail::wire_task{job, chunk, std::move(frame)});
+            tasks.push_back(detail::wire_task{job, chunk, std::move(frame), kind});
             done += len;
             // Big chunks go at once, so workers start while the rest is encoded;
             // small ones in batches, to take the lock once for many.

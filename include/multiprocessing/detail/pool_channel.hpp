@@ -51,6 +51,7 @@
 #include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 
 namespace multiprocessing {
@@ -267,8 +268,21 @@ inline void worker_loop(int fd, answer_ring* ring, pid_t parent, std::size_t max
 struct wire_task {
     std::shared_ptr<job_base> job;
     std::uint32_t chunk = 0;
-    std::string frame;  // u32 length + body
+    std::string frame;       // u32 length + body
+    std::uint64_t kind = 0;  // which function (and state) it runs: timed per kind
 };
+
+/// The kind of a task: a hash of its trampoline and its callable's state
+/// (the frame's bytes from after the length to `end`), so each function gets
+/// its own timing.
+inline std::uint64_t task_kind(const std::string& frame, std::size_t end) {
+    std::uint64_t h = 1469598103934665603ULL;
+    end = std::min(end, frame.size());
+    for (std::size_t i = 4; i < end; ++i) {
+        h = (h ^ static_cast<unsigned char>(frame[i])) * 1099511628211ULL;
+    }
+    return h;
+}
 
 /// Starts a frame: reserves the length prefix. finish_frame() fills it in.
 inline std::string start_frame() {
@@ -599,47 +613,58 @@ private:
         w.proc.reset();
     }
 
-    std::size_t window_limit() const {
-        if (ema_ns_ <= 0) {
-            return 2;  // nothing measured yet: pipeline a little, keep the balance
+    /// How many tasks of a kind a worker may hold: 2 until that kind has been
+    /// timed (so a new, maybe long, function is spread evenly), many for
+    /// short tasks (pipelining), 1 for tasks of a millisecond or more.
+    std::size_t window_limit(std::uint64_t kind) const {
+        const auto it = ema_ns_.find(kind);
+        if (it == ema_ns_.end()) {
+            return 2;
         }
-        if (ema_ns_ < 50e3) {
+        if (it->second < 50e3) {
             return 64;
         }
-        const double n = 1e6 / ema_ns_;
+        const double n = 1e6 / it->second;
         return n < 1 ? 1 : static_cast<std::size_t>(n);
     }
 
-    /// Hands queued tasks to workers with room in their window, round robin.
+    /// Hands queued tasks to workers with room in their window: each task to
+    /// the worker holding the fewest, round robin among equals.
     void dispatch() {
-        const std::size_t limit = window_limit();
         const auto now = clock::now();
-        bool progress = true;
-        while (!pending_.empty() && progress) {
-            progress = false;
-            for (auto& w : workers_) {
-                if (pending_.empty()) {
-                    break;
-                }
+        const std::size_t n = workers_.size();
+        while (!pending_.empty()) {
+            if (pending_.front().job->cancelled) {
+                pending_.pop_front();
+                ++completed_;
+                continue;
+            }
+            const std::size_t limit = window_limit(pending_.front().kind);
+            worker* best = nullptr;
+            std::size_t best_index = 0;
+            for (std::size_t k = 0; k < n; ++k) {
+                const std::size_t i = (next_worker_ + k) % n;
+                worker& w = workers_[i];
                 if (!w.proc || w.dead || w.fd < 0 || w.window.size() >= limit ||
                     (options_.maxtasksperchild != 0 && w.sent >= options_.maxtasksperchild)) {
                     continue;
                 }
-                wire_task t = std::move(pending_.front());
-                pending_.pop_front();
-                if (t.job->cancelled) {
-                    ++completed_;
-                    progress = true;
-                    continue;
+                if (!best || w.window.size() < best->window.size()) {
+                    best = &w;
+                    best_index = i;
                 }
-                if (w.window.empty()) {
-                    w.head_since = now;
-                }
-                // The window keeps the frame: it is sent again if the worker dies.
-                w.window.push_back(std::move(t));
-                ++w.sent;
-                progress = true;
             }
+            if (!best) {
+                return;
+            }
+            next_worker_ = (best_index + 1) % n;
+            if (best->window.empty()) {
+                best->head_since = now;
+            }
+            // The window keeps the frame: it is sent again if the worker dies.
+            best->window.push_back(std::move(pending_.front()));
+            pending_.pop_front();
+            ++best->sent;
         }
     }
 
@@ -753,7 +778,13 @@ private:
                     std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.head_since)
                         .count()) +
                 1.0;
-            ema_ns_ = ema_ns_ <= 0 ? service : 0.8 * ema_ns_ + 0.2 * service;
+            if (ema_ns_.size() > 4096) {
+                ema_ns_.clear();  // many kinds of task: start measuring afresh
+            }
+            const auto [it, fresh] = ema_ns_.try_emplace(t.kind, service);
+            if (!fresh) {
+                it->second = 0.8 * it->second + 0.2 * service;
+            }
             w.head_since = now;
             const auto status = static_cast<std::uint8_t>(frame[0]);
             const std::string_view payload = frame.substr(1);
@@ -1009,11 +1040,12 @@ private:
     pid_t owner_;
     int wake_fd_ = -1;
     int counter_ = 0;
-    std::vector<worker> workers_;      // the I/O thread's (the constructor's before it starts)
-    std::deque<wire_task> pending_;    // the I/O thread's: queued, not yet sent
-    std::size_t completed_ = 0;        // the I/O thread's
-    double ema_ns_ = 0;                // the I/O thread's: mean task service time
-    std::unique_ptr<std::thread> io_;  // the result thread
+    std::vector<worker> workers_;    // the I/O thread's (the constructor's before it starts)
+    std::deque<wire_task> pending_;  // the I/O thread's: queued, not yet sent
+    std::size_t completed_ = 0;      // the I/O thread's
+    std::unordered_map<std::uint64_t, double> ema_ns_;  // the I/O thread's: service time per kind
+    std::size_t next_worker_ = 0;                       // the I/O thread's: round robin
+    std::unique_ptr<std::thread> io_;                   // the result thread
     std::mutex join_mutex_;
 
     std::mutex mutex_;  // guards what follows
