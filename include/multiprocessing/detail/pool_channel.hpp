@@ -19,6 +19,7 @@
 #define MULTIPROCESSING_DETAIL_POOL_CHANNEL_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/futex.hpp>
 #include <multiprocessing/detail/pool_jobs.hpp>
 #include <multiprocessing/detail/portable_task.hpp>
 #include <multiprocessing/detail/posix.hpp>
@@ -97,30 +98,31 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
               "the answer ring needs lock-free atomics in shared memory");
 
 /// An answer_ring in MAP_SHARED memory, unmapped on destruction.
-class ring_mapping {
+class answer_ring_mapping {
 public:
-    ring_mapping() = default;
-    static ring_mapping create() {
+    answer_ring_mapping() = default;
+    static answer_ring_mapping create() {
         void* p = ::mmap(nullptr, sizeof(answer_ring), PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             throw_errno("Pool: mmap");
         }
-        ring_mapping m;
+        answer_ring_mapping m;
         m.ring_ = new (p) answer_ring();
         return m;
     }
-    ring_mapping(ring_mapping&& o) noexcept : ring_(std::exchange(o.ring_, nullptr)) {}
-    ring_mapping& operator=(ring_mapping&& o) noexcept {
+    answer_ring_mapping(answer_ring_mapping&& o) noexcept
+        : ring_(std::exchange(o.ring_, nullptr)) {}
+    answer_ring_mapping& operator=(answer_ring_mapping&& o) noexcept {
         if (this != &o) {
             reset();
             ring_ = std::exchange(o.ring_, nullptr);
         }
         return *this;
     }
-    ring_mapping(const ring_mapping&) = delete;
-    ring_mapping& operator=(const ring_mapping&) = delete;
-    ~ring_mapping() { reset(); }
+    answer_ring_mapping(const answer_ring_mapping&) = delete;
+    answer_ring_mapping& operator=(const answer_ring_mapping&) = delete;
+    ~answer_ring_mapping() { reset(); }
     void reset() noexcept {
         if (ring_) {
             ::munmap(static_cast<void*>(ring_), sizeof(answer_ring));
@@ -132,17 +134,6 @@ public:
 private:
     answer_ring* ring_ = nullptr;
 };
-
-inline void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                       long timeout_ns) noexcept {
-    timespec ts{static_cast<time_t>(timeout_ns / 1000000000), timeout_ns % 1000000000};
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr,
-              0);
-}
-inline void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr,
-              nullptr, 0);
-}
 
 /// Worker side: wakes the parent if it sleeps (one byte on the socket).
 inline void ring_wake_parent(answer_ring& r, int fd) noexcept {
@@ -165,7 +156,11 @@ inline bool ring_write(answer_ring& r, int fd, pid_t parent, const char* p, std:
             const std::uint32_t seq = r.space_seq.load();
             r.worker_waiting.store(1);
             if (r.tail.load() == tail) {
-                futex_wait(&r.space_seq, seq, 100000000);
+                // Wake every 100 ms to notice a parent that died meanwhile.
+                try {
+                    futex_wait(r.space_seq, seq, clock::now() + std::chrono::milliseconds(100));
+                } catch (const std::system_error&) {
+                }
             }
             r.worker_waiting.store(0);
             if (::getppid() != parent) {
@@ -476,7 +471,7 @@ private:
         std::size_t unsent = 0;        // window[unsent] is the first frame not fully written
         std::size_t unsent_off = 0;    // how much of window[unsent] is written
         read_buffer in;                // answers taken from the ring, not yet parsed
-        ring_mapping ring;             // where the worker writes its answers
+        answer_ring_mapping ring;      // where the worker writes its answers
         std::size_t sent = 0;          // tasks given to it in its life
         clock::time_point head_since{};
         bool dead = false;
@@ -529,9 +524,9 @@ private:
         ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
         add_private_fd(sv[0]);  // closed in every child, this worker included
         const int child_fd = sv[1];
-        ring_mapping ring;
+        answer_ring_mapping ring;
         try {
-            ring = ring_mapping::create();
+            ring = answer_ring_mapping::create();
         } catch (...) {
             remove_private_fd(sv[0]);
             close_fd(sv[0]);
@@ -745,7 +740,7 @@ private:
         r->tail.store(head);
         r->space_seq.fetch_add(1);
         if (r->worker_waiting.load() != 0) {
-            futex_wake(&r->space_seq);
+            futex_wake_all(r->space_seq);
         }
         return true;
     }
