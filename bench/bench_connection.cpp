@@ -1,219 +1,280 @@
-// Connection benchmark: round trips of a small integer between a parent and
-// a child, and 1 MiB messages streamed from a child, against a raw
-// socketpair ping-pong and Python's multiprocessing.Pipe (bench_connection.py,
-// run from here), in one run, printed as times and ratios.
+// multiprocessing-cpp benchmarks: Pipe/Connection latency and throughput,
+// beside a raw socketpair (the floor) and Python's multiprocessing.Pipe
+// (bench/py_workloads.py).
+// SPDX-License-Identifier: MIT
 //
-//   g++ -O2 -std=c++17 -Iinclude bench/bench_connection.cpp -o bench_connection
-//   ./bench_connection [path/to/bench_connection.py] [round_trips] [mib]
+// Workloads (one iteration is one round trip, or one message):
+//
+//   pipe_round_trip        a small integer to an echoing child and back
+//                          through a duplex Pipe, with send()/recv<int>().
+//                          Python:  a.send(i); total += a.recv()
+//   pipe_round_trip_bytes  the same with send_bytes()/recv_bytes() of 4 bytes.
+//                          Python:  a.send_bytes(b4); a.recv_bytes()
+//   pipe_large             1 MiB messages from a child to the parent (bytes/s).
+//                          Python:  conn.send_bytes(b"x" * 2**20); a.recv_bytes()
+//
+// Every child waits on a Barrier before it starts, so process start-up is
+// kept out of the timing; the timing ends when every message has arrived and
+// the child has been joined.
+//
+// Implementations: "ours" (mp::Pipe), two more ways of receiving large
+// messages ("ours_string": send()/recv<std::string>(); "ours_into":
+// recv_bytes_into() a reused buffer), and the floor "raw_socketpair": the
+// same bytes through an AF_UNIX socketpair (what mp::Pipe is) with
+// write()/read() and no framing.
+#include "harness.hpp"
 #include <multiprocessing.hpp>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
-#include <tuple>
 #include <unistd.h>
 
 namespace mp = multiprocessing;
-using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-int round_trips = 20000;
-int mib = 1000;
+constexpr std::size_t mib = std::size_t{1} << 20;
+constexpr std::size_t round_trip_iterations = 100000;
+constexpr std::size_t large_iterations = 1024;  // 1 GiB
 
-double seconds_since(clock_type::time_point start) {
-    return std::chrono::duration<double>(clock_type::now() - start).count();
+/// Starts the child, then times from the moment it and the caller are past
+/// `start` until `body` returns and the child is joined.
+template <class Body>
+double timed_run(mp::Process& child, mp::Barrier& start, Body&& body) {
+    child.start();
+    const double seconds = bench::time_it([&] {
+        start.wait();
+        body();
+        child.join();
+    });
+    if (child.exitcode() != 0) {
+        throw std::runtime_error("the child failed");
+    }
+    return seconds;
 }
 
-void read_exact(int fd, void* p, std::size_t n) {
-    auto* c = static_cast<char*>(p);
-    while (n > 0) {
-        const ssize_t r = ::read(fd, c, n);
+void check_sum(std::int64_t sum, std::size_t n) {
+    const auto expected = static_cast<std::int64_t>(n) * (static_cast<std::int64_t>(n) - 1) / 2;
+    if (sum != expected) {
+        throw std::runtime_error("lost or corrupted messages");
+    }
+}
+
+// ------------------------------------------------------------------ ours
+
+double ours_round_trip(std::size_t n) {
+    auto [a, b] = mp::Pipe();
+    mp::Barrier start(2);
+    mp::Process child([&b = b, &start, n] {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            b.send(b.recv<int>());
+        }
+    });
+    std::int64_t sum = 0;
+    const double s = timed_run(child, start, [&a = a, &sum, n] {
+        for (std::size_t i = 0; i < n; ++i) {
+            a.send(static_cast<int>(i));
+            sum += a.recv<int>();
+        }
+    });
+    check_sum(sum, n);
+    return s;
+}
+
+double ours_round_trip_bytes(std::size_t n) {
+    auto [a, b] = mp::Pipe();
+    mp::Barrier start(2);
+    mp::Process child([&b = b, &start, n] {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            b.send_bytes(b.recv_bytes());
+        }
+    });
+    std::int64_t sum = 0;
+    const double s = timed_run(child, start, [&a = a, &sum, n] {
+        char msg[4];
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto v = static_cast<std::int32_t>(i);
+            std::memcpy(msg, &v, sizeof msg);
+            a.send_bytes(std::string_view(msg, sizeof msg));
+            const std::string back = a.recv_bytes();
+            std::int32_t w = 0;
+            std::memcpy(&w, back.data(), std::min(back.size(), sizeof w));
+            sum += w;
+        }
+    });
+    check_sum(sum, n);
+    return s;
+}
+
+enum class receive { bytes, string, into };
+
+/// 1 MiB messages from a child to the parent, received as `how` says.
+double ours_large(std::size_t n, receive how) {
+    auto [a, b] = mp::Pipe();
+    mp::Barrier start(2);
+    mp::Process child([&b = b, &start, n, how] {
+        std::string msg(mib, 'x');
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            msg[0] = static_cast<char>(i);
+            if (how == receive::string) {
+                b.send(msg);
+            } else {
+                b.send_bytes(msg);
+            }
+        }
+    });
+    std::string buffer(mib, '\0');
+    std::size_t bytes = 0;
+    const double s = timed_run(child, start, [&a = a, &buffer, &bytes, n, how] {
+        for (std::size_t i = 0; i < n; ++i) {
+            switch (how) {
+                case receive::bytes: bytes += a.recv_bytes().size(); break;
+                case receive::string: bytes += a.recv<std::string>().size(); break;
+                case receive::into: bytes += a.recv_bytes_into(buffer); break;
+            }
+        }
+    });
+    if (bytes != n * mib) {
+        throw std::runtime_error("lost bytes");
+    }
+    return s;
+}
+
+// ------------------------------------------------------------------- raw
+
+/// A socketpair, as mp::Pipe makes it, closed on destruction.
+struct socket_pair {
+    int fd[2] = {-1, -1};
+    socket_pair() {
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) != 0) {
+            throw std::runtime_error("socketpair failed");
+        }
+    }
+    ~socket_pair() {
+        for (int f : fd) {
+            ::close(f);
+        }
+    }
+    socket_pair(const socket_pair&) = delete;
+    socket_pair& operator=(const socket_pair&) = delete;
+};
+
+void write_all(int fd, const void* data, std::size_t size) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t w = ::write(fd, p, size);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw std::runtime_error("write failed");
+        }
+        p += w;
+        size -= static_cast<std::size_t>(w);
+    }
+}
+
+void read_all(int fd, void* data, std::size_t size) {
+    char* p = static_cast<char*>(data);
+    while (size > 0) {
+        const ssize_t r = ::read(fd, p, size);
         if (r <= 0) {
-            std::perror("read");
-            std::exit(1);
-        }
-        c += r;
-        n -= static_cast<std::size_t>(r);
-    }
-}
-
-// Raw socketpair ping-pong of a 4-byte integer: the kernel's floor.
-double raw_round_trip_us() {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
-        std::perror("socketpair");
-        std::exit(1);
-    }
-    mp::Process child([fds] {
-        for (int i = 0; i < round_trips; ++i) {
-            int x;
-            read_exact(fds[1], &x, sizeof x);
-            ++x;
-            (void)::send(fds[1], &x, sizeof x, MSG_NOSIGNAL);
-        }
-    });
-    child.start();
-    const auto start = clock_type::now();
-    int x = 0;
-    for (int i = 0; i < round_trips; ++i) {
-        (void)::send(fds[0], &x, sizeof x, MSG_NOSIGNAL);
-        read_exact(fds[0], &x, sizeof x);
-    }
-    const double us = seconds_since(start) / round_trips * 1e6;
-    child.join();
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return us;
-}
-
-double pipe_round_trip_us(bool bytes) {
-    mp::Connection a, b;
-    std::tie(a, b) = mp::Pipe();
-    mp::Process child([&b, bytes] {
-        for (int i = 0; i < round_trips; ++i) {
-            if (bytes) {
-                b.send_bytes(b.recv_bytes());
-            } else {
-                b.send(b.recv<int>() + 1);
+            if (r < 0 && errno == EINTR) {
+                continue;
             }
+            throw std::runtime_error("read failed");
+        }
+        p += r;
+        size -= static_cast<std::size_t>(r);
+    }
+}
+
+/// A 4-byte integer each way through a socketpair: the kernel's floor.
+double raw_round_trip(std::size_t n) {
+    socket_pair sp;
+    mp::Barrier start(2);
+    mp::Process child([&sp, &start, n] {
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            std::int32_t v = 0;
+            read_all(sp.fd[1], &v, sizeof v);
+            write_all(sp.fd[1], &v, sizeof v);
         }
     });
-    child.start();
-    b.close();
-    const auto start = clock_type::now();
-    int x = 0;
-    std::string msg(4, '\x07');
-    for (int i = 0; i < round_trips; ++i) {
-        if (bytes) {
-            a.send_bytes(msg);
-            msg = a.recv_bytes();
-        } else {
-            a.send(x);
-            x = a.recv<int>();
+    std::int64_t sum = 0;
+    const double s = timed_run(child, start, [&sp, &sum, n] {
+        for (std::size_t i = 0; i < n; ++i) {
+            auto v = static_cast<std::int32_t>(i);
+            write_all(sp.fd[0], &v, sizeof v);
+            read_all(sp.fd[0], &v, sizeof v);
+            sum += v;
         }
-    }
-    const double us = seconds_since(start) / round_trips * 1e6;
-    child.join();
-    return us;
-}
-
-enum class stream_kind { recv_bytes, recv_string, recv_bytes_into };
-
-double throughput_gbps(stream_kind kind) {
-    mp::Connection a, b;
-    std::tie(a, b) = mp::Pipe();
-    mp::Process child([&b, kind] {
-        const std::string block(1 << 20, 'x');
-        for (int i = 0; i < mib; ++i) {
-            if (kind == stream_kind::recv_string) {
-                b.send(block);
-            } else {
-                b.send_bytes(block);
-            }
-        }
-        (void)b.recv_bytes();
     });
-    child.start();
-    b.close();
-    std::string buffer(1 << 20, '\0');
-    std::size_t total = 0;
-    const auto start = clock_type::now();
-    for (int i = 0; i < mib; ++i) {
-        switch (kind) {
-            case stream_kind::recv_bytes: total += a.recv_bytes().size(); break;
-            case stream_kind::recv_string: total += a.recv<std::string>().size(); break;
-            case stream_kind::recv_bytes_into: total += a.recv_bytes_into(buffer); break;
-        }
-    }
-    const double gbps = static_cast<double>(total) / seconds_since(start) / 1e9;
-    a.send_bytes("done");
-    child.join();
-    return gbps;
+    check_sum(sum, n);
+    return s;
 }
 
-std::map<std::string, double> run_python(const std::string& script) {
-    std::map<std::string, double> figures;
-    const std::string cmd =
-        "python3 '" + script + "' " + std::to_string(round_trips) + " " + std::to_string(mib);
-    FILE* out = ::popen(cmd.c_str(), "r");
-    if (!out) {
-        return figures;
+/// 1 MiB blocks written and read through a socketpair, no framing.
+double raw_large(std::size_t n) {
+    socket_pair sp;
+    mp::Barrier start(2);
+    mp::Process child([&sp, &start, n] {
+        std::string msg(mib, 'x');
+        start.wait();
+        for (std::size_t i = 0; i < n; ++i) {
+            msg[0] = static_cast<char>(i);
+            write_all(sp.fd[1], msg.data(), msg.size());
+        }
+    });
+    std::string buffer(mib, '\0');
+    std::size_t bytes = 0;
+    const double s = timed_run(child, start, [&sp, &buffer, &bytes, n] {
+        for (std::size_t i = 0; i < n; ++i) {
+            read_all(sp.fd[0], buffer.data(), buffer.size());
+            bytes += buffer.size();
+        }
+    });
+    if (bytes != n * mib) {
+        throw std::runtime_error("lost bytes");
     }
-    char name[64];
-    double value;
-    while (std::fscanf(out, "%63s %lf", name, &value) == 2) {
-        figures[name] = value;
-    }
-    ::pclose(out);
-    return figures;
+    return s;
 }
+
+const bench::rate bytes_rate{static_cast<double>(mib), "bytes"};
+
+BENCH_WORKLOAD("pipe_round_trip", "ours", "mp::Pipe, send(int)/recv<int>(), parent <-> child",
+               round_trip_iterations, ours_round_trip);
+BENCH_WORKLOAD("pipe_round_trip", "raw_socketpair", "4 bytes each way, write()/read()",
+               round_trip_iterations, raw_round_trip);
+
+BENCH_WORKLOAD("pipe_round_trip_bytes", "ours", "mp::Pipe, send_bytes()/recv_bytes() of 4 bytes",
+               round_trip_iterations, ours_round_trip_bytes);
+BENCH_WORKLOAD("pipe_round_trip_bytes", "raw_socketpair", "4 bytes each way, write()/read()",
+               round_trip_iterations, raw_round_trip);
+
+BENCH_WORKLOAD(
+    "pipe_large", "ours", "mp::Pipe, send_bytes()/recv_bytes() of 1 MiB, child -> parent",
+    large_iterations, [](std::size_t n) { return ours_large(n, receive::bytes); }, bytes_rate);
+BENCH_WORKLOAD(
+    "pipe_large", "ours_string", "mp::Pipe, send()/recv<std::string>() of 1 MiB", large_iterations,
+    [](std::size_t n) { return ours_large(n, receive::string); }, bytes_rate);
+BENCH_WORKLOAD(
+    "pipe_large", "ours_into", "mp::Pipe, send_bytes()/recv_bytes_into() a reused buffer",
+    large_iterations, [](std::size_t n) { return ours_large(n, receive::into); }, bytes_rate);
+BENCH_WORKLOAD("pipe_large", "raw_socketpair", "1 MiB write()/read() loops, no framing",
+               large_iterations, raw_large, bytes_rate);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string script = std::string(__FILE__);
-    script = script.substr(0, script.find_last_of('/') + 1) + "bench_connection.py";
-    if (argc > 1) {
-        script = argv[1];
-    }
-    if (argc > 2) {
-        round_trips = std::atoi(argv[2]);
-    }
-    if (argc > 3) {
-        mib = std::atoi(argv[3]);
-    }
-    // Rounds interleave every measurement (and the Python run), so that a
-    // change of load on a shared machine hits all of them alike; each figure
-    // is the best of its rounds.
-    const int rounds = 3;
-    double raw = 1e9, obj = 1e9, bytes = 1e9, gb = 0, gs = 0, gi = 0;
-    std::map<std::string, double> py;
-    for (int r = 0; r < rounds; ++r) {
-        raw = std::min(raw, raw_round_trip_us());
-        obj = std::min(obj, pipe_round_trip_us(false));
-        bytes = std::min(bytes, pipe_round_trip_us(true));
-        for (const auto& [name, value] : run_python(script)) {
-            const bool lower = name.find("_us") != std::string::npos;
-            auto it = py.find(name);
-            if (it == py.end()) {
-                py[name] = value;
-            } else {
-                it->second = lower ? std::min(it->second, value) : std::max(it->second, value);
-            }
-        }
-        gb = std::max(gb, throughput_gbps(stream_kind::recv_bytes));
-        gs = std::max(gs, throughput_gbps(stream_kind::recv_string));
-        gi = std::max(gi, throughput_gbps(stream_kind::recv_bytes_into));
-    }
-    std::printf("round trips of a small integer, parent <-> child (best of %d rounds of %d)\n",
-                rounds, round_trips);
-    std::printf("  raw socketpair ping-pong          %7.2f us\n", raw);
-    std::printf("  mp::Pipe send/recv<int>           %7.2f us  (%.2fx raw)\n", obj, obj / raw);
-    std::printf("  mp::Pipe send_bytes/recv_bytes    %7.2f us  (%.2fx raw)\n", bytes, bytes / raw);
-    if (py.count("py_send_recv_us")) {
-        const double ps = py.at("py_send_recv_us");
-        const double pb = py.at("py_send_bytes_us");
-        std::printf("  Python Pipe send/recv             %7.2f us  (%.2fx raw; C++ %.2fx faster)\n",
-                    ps, ps / raw, ps / obj);
-        std::printf("  Python Pipe send_bytes/recv_bytes %7.2f us  (%.2fx raw; C++ %.2fx faster)\n",
-                    pb, pb / raw, pb / bytes);
-    } else {
-        std::printf("  (python3 %s did not run)\n", script.c_str());
-    }
-    std::printf("1 MiB messages, child -> parent (best of %d rounds of %d MiB)\n", rounds, mib);
-    std::printf("  mp send_bytes/recv_bytes          %6.2f GB/s\n", gb);
-    std::printf("  mp send/recv<std::string>         %6.2f GB/s\n", gs);
-    std::printf("  mp send_bytes/recv_bytes_into     %6.2f GB/s\n", gi);
-    if (py.count("py_1mib_gbps")) {
-        const double pg = py.at("py_1mib_gbps");
-        std::printf(
-            "  Python send_bytes/recv_bytes      %6.2f GB/s  (C++: recv_bytes %.2fx, "
-            "recv<std::string> %.2fx, recv_bytes_into %.2fx)\n",
-            pg, gb / pg, gs / pg, gi / pg);
-    }
+    return bench::main(argc, argv);
 }

@@ -199,6 +199,53 @@ def pipe_round_trip(ctx, n):
     return seconds
 
 
+# ------------------------------------------------------------ Pipe / Connection
+# The cases of bench/bench_connection.cpp (pipe_round_trip is above), shaped
+# like the queue ones: the child waits on a Barrier, the timing ends at its join.
+
+def pipe_echo_bytes(conn, start, n):
+    start.wait()
+    for _ in range(n):
+        conn.send_bytes(conn.recv_bytes())
+
+
+@workload("pipe_round_trip_bytes")
+def pipe_round_trip_bytes(ctx, n):
+    """4 bytes each way through a duplex Pipe, send_bytes/recv_bytes, n times."""
+    a, b = ctx.Pipe()
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=pipe_echo_bytes, args=(b, start, n))]
+
+    def body():
+        total = 0
+        for i in range(n):
+            a.send_bytes(i.to_bytes(4, "little"))
+            total += int.from_bytes(a.recv_bytes(), "little")
+        return total
+    seconds, total = _timed(start, procs, body)
+    _check_sum(total, n)
+    return seconds
+
+
+def pipe_large_sender(conn, start, n):
+    msg = b"x" * MIB
+    start.wait()
+    for _ in range(n):
+        conn.send_bytes(msg)
+
+
+@workload("pipe_large")
+def pipe_large(ctx, n):
+    """n messages of 1 MiB from a child to this process, send_bytes/recv_bytes."""
+    a, b = ctx.Pipe()
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=pipe_large_sender, args=(b, start, n))]
+    seconds, total = _timed(start, procs, lambda: sum(len(a.recv_bytes()) for _ in range(n)))
+    if total != n * MIB:
+        raise RuntimeError("lost bytes")
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))
