@@ -246,6 +246,98 @@ def pipe_large(ctx, n):
     return seconds
 
 
+# ------------------------------------------------------------------ pool
+# The cases of bench/bench_pool.cpp. The Pool(2) is made, and its workers
+# have run one apply(), before the clock starts; the input is built before
+# it too; the clock stops when every result is back; close() and join() are
+# not timed.
+
+POOL_PROCESSES = 2
+
+
+def identity(x):
+    return x
+
+
+def count_primes(block):
+    """The primes in one block of 20,000 numbers from 1,000,000 on (as in
+    bench_pool.cpp: blocks repeat every 8)."""
+    base = 1000000 + (block % 8) * 20000
+    count = 0
+    for n in range(base, base + 20000):
+        d = 2
+        prime = True
+        while d * d <= n:
+            if n % d == 0:
+                prime = False
+                break
+            d += 1
+        count += prime
+    return count
+
+
+PRIMES_PER_BLOCK = (1472, 1433, 1429, 1438, 1444, 1452, 1436, 1428)
+
+
+def _with_pool(ctx, body):
+    pool = ctx.Pool(POOL_PROCESSES)
+    try:
+        if pool.apply(identity, (7,)) != 7:
+            raise RuntimeError("apply returned a wrong value")
+        t0 = time.perf_counter()
+        result = body(pool)
+        seconds = time.perf_counter() - t0
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+    return seconds, result
+
+
+def _check_identity(r, n):
+    if len(r) != n or (n and r[-1] != n - 1):
+        raise RuntimeError("map returned wrong results")
+
+
+@workload("pool_map")
+def pool_map(ctx, n):
+    """pool.map(identity, range(n)), default chunksize."""
+    v = list(range(n))
+    seconds, r = _with_pool(ctx, lambda pool: pool.map(identity, v))
+    _check_identity(r, n)
+    return seconds
+
+
+@workload("pool_map_chunksize_1")
+def pool_map_chunksize_1(ctx, n):
+    """pool.map(identity, range(n), 1)."""
+    v = list(range(n))
+    seconds, r = _with_pool(ctx, lambda pool: pool.map(identity, v, 1))
+    _check_identity(r, n)
+    return seconds
+
+
+@workload("pool_apply_async")
+def pool_apply_async(ctx, n):
+    """n pool.apply_async(identity, (i,)), then every get()."""
+    def body(pool):
+        rs = [pool.apply_async(identity, (i,)) for i in range(n)]
+        return sum(r.get() for r in rs)
+    seconds, total = _with_pool(ctx, body)
+    _check_sum(total, n)
+    return seconds
+
+
+@workload("pool_primes")
+def pool_primes(ctx, n):
+    """pool.map(count_primes, range(n)): n blocks of CPU-bound work."""
+    blocks = list(range(n))
+    seconds, r = _with_pool(ctx, lambda pool: pool.map(count_primes, blocks))
+    if sum(r) != sum(PRIMES_PER_BLOCK[b % 8] for b in blocks):
+        raise RuntimeError("wrong count of primes")
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))

@@ -208,6 +208,56 @@ WORKLOADS = [
     # Next: pool_map (bench_pool): same shape.
 ]
 
+# Pool (bench_pool): one iteration is one task; the pool is made and warmed
+# before the clock starts, on both sides.
+WORKLOADS += [
+    Workload(
+        name="pool_map",
+        title="Pool(2).map(identity, ints), default chunksize",
+        binary="bench_pool",
+        iterations=1000000,
+        unit="tasks",
+        python_contexts=("fork",),
+        goals={"py fork": 10},
+        interleave=False,
+    ),
+    Workload(
+        name="pool_map_chunksize_1",
+        title="Pool(2).map(identity, ints, chunksize=1)",
+        binary="bench_pool",
+        iterations=100000,
+        unit="tasks",
+        python_contexts=("fork",),
+        goals={"py fork": 20},
+        interleave=False,
+    ),
+    Workload(
+        name="pool_apply_async",
+        title="Pool(2).apply_async(identity, i), then get() each",
+        binary="bench_pool",
+        iterations=20000,
+        unit="tasks",
+        python_contexts=("fork",),
+        goals={"py fork": 20},
+        interleave=False,
+    ),
+    Workload(
+        name="pool_primes",
+        title="Primes in blocks of 20,000 numbers, Pool(2).map vs serial",
+        binary="bench_pool",
+        iterations=64,
+        python_iterations=8,  # about 1 s of CPU per block in Python
+        raw="raw_fork",
+        raw_title="raw = half the blocks in a fork()ed child, half in the parent, "
+                  "no pool (what 2 busy processes get from the machine now); "
+                  "serial/ours is the speedup of Pool(2)",
+        compare=(Cpp("serial", "serial"),),
+        python_contexts=(),   # slow; --contexts fork adds Python's Pool(2)
+        goals={"serial": 1.9},
+        interleave=False,     # a block per turn would not split over 2 workers
+    ),
+]
+
 
 def machine_info():
     lines = []
