@@ -205,7 +205,6 @@ WORKLOADS = [
         goals={"py fork": 5},
         interleave=False,
     ),
-    # Next: pool_map (bench_pool): same shape.
 ]
 
 # Pool (bench_pool): one iteration is one task; the pool is made and warmed
