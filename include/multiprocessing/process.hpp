@@ -172,6 +172,11 @@ struct after_fork_entry {
 struct process_globals {
     std::mutex mutex;  // held across fork(), so the child finds it consistent
     std::shared_ptr<process_state> current;
+    std::shared_ptr<process_state> parent;  // the creating process's own state, in a child
+    // The handles current_process() and parent_process() return. A child
+    // makes them on first use (make_handles), not in its set-up: most
+    // children never ask, and every page a child touches costs a fault.
+    std::atomic<bool> handles_ready{false};
     std::unique_ptr<Process> current_handle;
     std::unique_ptr<Process> parent_handle;             // empty in the main process
     int counter = 0;                                    // Python's _process_counter
@@ -262,6 +267,7 @@ struct child_launch {
 
 [[noreturn]] inline void child_main(Process& self, const child_launch& launch) noexcept;
 inline void exit_function() noexcept;
+inline void make_handles();
 
 }  // namespace detail
 
@@ -439,6 +445,7 @@ private:
     friend std::vector<Process> active_children();
     friend void detail::child_main(Process& self, const detail::child_launch& launch) noexcept;
     friend void detail::exit_function() noexcept;
+    friend void detail::make_handles();
 
     /// A handle to an existing process (active_children(), current_process()).
     Process(detail::handle_tag, std::shared_ptr<detail::process_state> state)
@@ -488,6 +495,7 @@ inline process_globals& globals() {
         made->current->started = true;
         made->current->authkey = random_authkey();
         made->current_handle.reset(new Process(handle_tag{}, made->current));
+        made->handles_ready.store(true, std::memory_order_release);
         return made;
     }();
     return *g;
@@ -515,6 +523,36 @@ inline void cleanup_children() {
     }
 }
 
+/// Makes the handles of current_process() and parent_process() in a child,
+/// on first use. The previous ones (the parent's) stay alive, never freed:
+/// code of the parent may hold a reference to current_process() and use it
+/// in the child. Not async-signal-safe the first time in a child (it
+/// allocates under the globals lock); after that, a load and a dereference.
+inline void make_handles() {
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    if (g.handles_ready.load(std::memory_order_relaxed)) {
+        return;
+    }
+    auto parent = std::make_shared<process_state>();
+    parent->kind = process_state::role::parent;
+    {
+        std::lock_guard<std::mutex> parent_lock(g.parent->mutex);
+        parent->name = g.parent->name;  // Python: _ParentProcess(name=_current_process.name)
+        parent->authkey = g.parent->authkey;
+    }
+    parent->class_name = "_ParentProcess";
+    parent->pid = g.current->parent_pid;
+    parent->started = true;
+    auto parent_handle = std::unique_ptr<Process>(new Process(handle_tag{}, std::move(parent)));
+    auto current_handle = std::unique_ptr<Process>(new Process(handle_tag{}, g.current));
+    (void)g.current_handle.release();
+    (void)g.parent_handle.release();
+    g.current_handle = std::move(current_handle);
+    g.parent_handle = std::move(parent_handle);
+    g.handles_ready.store(true, std::memory_order_release);
+}
+
 }  // namespace detail
 
 /// Python: active_children(). The children of this process still running;
@@ -535,14 +573,22 @@ inline std::vector<Process> active_children() {
 /// Python: current_process(). The Process object of the running process:
 /// "MainProcess" in the main program, the child's own Process in a child.
 inline Process& current_process() {
-    return *detail::globals().current_handle;
+    auto& g = detail::globals();
+    if (!g.handles_ready.load(std::memory_order_acquire)) {
+        detail::make_handles();
+    }
+    return *g.current_handle;
 }
 
 /// Python: parent_process(). The parent of this process, or nullptr in the
 /// main process (Python's None). Its is_alive() and join(timeout) work even
 /// though the parent is not our child.
 inline Process* parent_process() {
-    return detail::globals().parent_handle.get();
+    auto& g = detail::globals();
+    if (!g.handles_ready.load(std::memory_order_acquire)) {
+        detail::make_handles();
+    }
+    return g.parent_handle.get();
 }
 
 namespace detail {
@@ -657,27 +703,18 @@ inline void format_head(char (&out)[512], const char* prefix, const std::string&
         g.children.clear();
         g.counter = 0;
 
-        auto parent = std::make_shared<process_state>();
-        parent->kind = process_state::role::parent;
-        parent->name = g.current->name;
-        parent->class_name = "_ParentProcess";
-        parent->pid = state->parent_pid;
-        parent->started = true;
-        parent->authkey = g.current->authkey;
-        auto parent_handle = std::unique_ptr<Process>(new Process(handle_tag{}, std::move(parent)));
-        auto current_handle = std::unique_ptr<Process>(new Process(handle_tag{}, state));
-        hooks = g.after_fork;
+        if (!g.after_fork.empty()) {
+            hooks = g.after_fork;
+        }
 
         state->pid = ::getpid();
         state->started = true;
         state->sentinel.reset();
+        // The handles of current_process() and parent_process() are made on
+        // first use, from these (make_handles).
+        g.parent = std::move(g.current);
         g.current = state;
-        // The old handles stay alive (never freed): code of the parent may
-        // hold a reference to current_process() and use it in the child.
-        (void)g.current_handle.release();
-        (void)g.parent_handle.release();
-        g.current_handle = std::move(current_handle);
-        g.parent_handle = std::move(parent_handle);
+        g.handles_ready.store(false, std::memory_order_relaxed);
         g.atexit_registered = false;  // atexit handlers of the parent do not run here
     } catch (...) {
         char head[512];
@@ -718,8 +755,18 @@ inline void format_head(char (&out)[512], const char* prefix, const std::string&
         format_head(head, "Process ", state->name, ":\n");
         report_current_exception(head);
     }
-    exit_function();
-    flush_std_streams();
+    // Python's util._exit_function(), flushing once: most children have no
+    // children of their own, and each flush touches pages.
+    bool has_children;
+    {
+        std::lock_guard<std::mutex> lock(g.mutex);
+        has_children = !g.children.empty();
+    }
+    if (has_children) {
+        exit_function();  // flushes before and after joining them
+    } else {
+        flush_std_streams();
+    }
     ::_exit(code);
 }
 
@@ -946,6 +993,9 @@ inline std::string Process::type_name() const {
         if (!state_->class_name.empty()) {
             return state_->class_name;  // a handle: the class of the original object
         }
+    }
+    if (typeid(*this) == typeid(Process)) {
+        return "Process";  // the common case, without demangling
     }
     std::string full = detail::demangle(typeid(*this).name());
     // Python's type(self).__name__ has no namespace: keep the last component
