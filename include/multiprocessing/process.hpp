@@ -43,9 +43,13 @@
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <unistd.h>
 #include <utility>
 #include <vector>
+#if defined(__GLIBCXX__) && __has_include(<ext/stdio_sync_filebuf.h>)
+#    include <ext/stdio_sync_filebuf.h>
+#endif
 
 namespace multiprocessing {
 
@@ -224,11 +228,24 @@ struct handle_tag {};
 
 /// Flush C and C++ standard streams, so text buffered before fork() is
 /// printed once, and text written by a child is out before it _exit()s.
+/// A child runs this once on its way out: it skips what fflush() does
+/// anyway, as each page of code or data it touches costs a fault there.
 inline void flush_std_streams() noexcept {
+    const auto flush = [](std::ostream& os) {
+#if defined(__GLIBCXX__) && __has_include(<ext/stdio_sync_filebuf.h>)
+        // With sync_with_stdio(true), the default, a standard stream writes
+        // straight through to C's stdio: its flush() is fflush(), done below.
+        const std::streambuf* buf = os.rdbuf();
+        if (buf && typeid(*buf) == typeid(__gnu_cxx::stdio_sync_filebuf<char>)) {
+            return;
+        }
+#endif
+        os.flush();
+    };
     try {
-        std::cout.flush();
-        std::cerr.flush();
-        std::clog.flush();
+        flush(std::cout);
+        flush(std::cerr);
+        flush(std::clog);
     } catch (...) {  // a stream with exceptions() enabled: nothing more to do
     }
     std::fflush(nullptr);
@@ -818,9 +835,9 @@ inline void format_head(char (&out)[512], const char* prefix, const std::string&
         }
         // Another thread of the parent may have held a sibling's lock at the
         // fork: that thread does not exist here, so the lock is made anew.
-        // The same for a condition variable a thread waited on.
+        // The same for a condition variable a thread waited on (a process
+        // never waits on its own state's: only a parent joins).
         new (&g.current->mutex) std::mutex();
-        new (&g.current->reaped) std::condition_variable();
         for (const auto& sibling : g.children) {
             if (sibling != state) {
                 new (&sibling->mutex) std::mutex();

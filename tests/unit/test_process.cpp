@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <poll.h>
 #include <sstream>
@@ -1340,6 +1342,29 @@ TEST_CASE(
 }
 
 // ------------------------------------------------------ at the program's exit
+
+TEST_CASE("a child's redirected std::cout is flushed before it leaves", "[process]") {
+    char path[] = "/tmp/mp_test_redirect_XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    mp::Process p([&path] {
+        // Never destroyed: only the exit path can flush it.
+        auto* file = new std::filebuf();
+        if (!file->open(path, std::ios::out | std::ios::trunc)) {
+            mp::sys_exit(3);
+        }
+        std::cout.rdbuf(file);
+        std::cout << "redirected, unflushed";
+    });
+    p.start();
+    p.join();
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ::unlink(path);
+    REQUIRE(p.exitcode() == 0);
+    REQUIRE(text == "redirected, unflushed");
+}
 
 TEST_CASE("main returning waits for a non-daemon child", "[process]") {
     const auto r = mp_test::run_program(mp_test::program_path("exit_nondaemon"));
