@@ -590,7 +590,7 @@ inline std::shared_ptr<sentinel_fd> make_sentinel(process_state& s, const char* 
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mutex);
     std::lock_guard<std::mutex> state_lock(s.mutex);
-    if (s.sentinel || !s.started || s.closed) {
+    if (s.sentinel || !s.started || s.closed || s.parent_pid != ::getpid()) {
         return s.sentinel;
     }
     int fd = -1;
@@ -1189,7 +1189,10 @@ inline int Process::sentinel() const {
     check_not_closed();
     {
         std::lock_guard<std::mutex> lock(state_->mutex);
-        if (!state_->started || state_->kind != detail::process_state::role::child) {
+        // Not started here: a child asking about itself (as in Python) or
+        // about an object of its parent (whose sentinel it does not hold).
+        if (!state_->started || state_->kind != detail::process_state::role::child ||
+            state_->parent_pid != ::getpid()) {
             throw std::invalid_argument("Process.sentinel: process not started");
         }
         if (state_->sentinel) {

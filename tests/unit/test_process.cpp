@@ -470,6 +470,31 @@ TEST_CASE("sentinel: one descriptor per process, readable after the end, also on
         p.close();
         REQUIRE_THROWS_AS(p.sentinel(), std::invalid_argument);
     }
+    SECTION("in a child: none for itself nor for its parent's other children") {
+        gate release;
+        mp::Process sibling([&release] { release.wait(); });
+        sibling.start();
+        (void)sibling.sentinel();
+        mp_test::report_pipe rp;
+        mp::Process p([&] {
+            for (mp::Process* q : {&mp::current_process(), &sibling}) {
+                try {
+                    rp.write_line(std::to_string(q->sentinel()));
+                } catch (const std::invalid_argument& e) {
+                    rp.write_line(e.what());
+                }
+            }
+        });
+        p.start();
+        rp.close_write();
+        p.join();
+        release.open();
+        sibling.join();
+        REQUIRE(p.exitcode() == 0);
+        REQUIRE(rp.read_all_lines() ==
+                std::vector<std::string>{"Process.sentinel: process not started",
+                                         "Process.sentinel: process not started"});
+    }
     SECTION("made by a timed join: the same one sentinel() returns") {
         gate release;
         mp::Process p([&release] { release.wait(); });
