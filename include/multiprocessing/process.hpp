@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fcntl.h>
 #include <functional>
@@ -42,9 +43,13 @@
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <unistd.h>
 #include <utility>
 #include <vector>
+#if defined(__GLIBCXX__) && __has_include(<ext/stdio_sync_filebuf.h>)
+#    include <ext/stdio_sync_filebuf.h>
+#endif
 
 namespace multiprocessing {
 
@@ -96,18 +101,41 @@ struct process_state {
     bool started = false;
     bool closed = false;
     std::optional<int> exitcode;            // set once the child has been reaped
-    std::shared_ptr<sentinel_fd> sentinel;  // pidfd (or pipe read end): readable when it ends
+    std::shared_ptr<sentinel_fd> sentinel;  // made on first use (make_sentinel), or the
+                                            // pipe read end where pidfd_open is missing
+    // A thread blocks in waitid(WNOWAIT) for this child (an untimed join):
+    // while set, only that thread reaps, so the pid stays the child's for
+    // everyone holding `mutex` (kill, pidfd_open). It reaps under `mutex`,
+    // then clears the flag and notifies `reaped`.
+    bool waiter = false;
+    std::condition_variable reaped;
 
     process_state() = default;
     process_state(const process_state&) = delete;
     process_state& operator=(const process_state&) = delete;
 
-    /// Non-blocking waitpid; records the exit code. Caller holds `mutex`.
-    /// Only the creating process may reap: anywhere else (a copy inherited
-    /// by a child) it reports what is known.
-    std::optional<int> poll_locked() {
+    /// Non-blocking waitpid; records the exit code. Caller holds `mutex`
+    /// through `lock`. Only the creating process may reap: anywhere else (a
+    /// copy inherited by a child) it reports what is known. While another
+    /// thread is the waiter, it only looks; if the child has ended, it
+    /// waits (briefly: the waiter is awake) for the waiter to record it.
+    std::optional<int> poll_locked(std::unique_lock<std::mutex>& lock) {
         if (exitcode || !started || kind != role::child || parent_pid != ::getpid()) {
             return exitcode;
+        }
+        if (waiter) {
+            siginfo_t info{};
+            int r;
+            do {
+                r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+            } while (r < 0 && errno == EINTR);
+            if (r == 0 && info.si_pid == 0) {
+                return std::nullopt;  // still running
+            }
+            reaped.wait(lock, [this] { return exitcode.has_value() || !waiter; });
+            if (exitcode) {
+                return exitcode;
+            }
         }
         int status = 0;
         pid_t r;
@@ -126,38 +154,11 @@ struct process_state {
     }
 
     /// Waits for the child to end, until `until` at most. Returns its exit
-    /// code, or nothing on time-out. Waiting happens on the sentinel without
-    /// the lock, so several threads may join one process.
-    std::optional<int> wait(const deadline& until) {
-        std::shared_ptr<sentinel_fd> held;  // keeps the descriptor open while polling it
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (auto code = poll_locked()) {
-                return code;
-            }
-            held = sentinel;
-        }
-        const int fd = held ? held->fd : -1;
-        for (;;) {
-            if (fd >= 0 && !wait_readable(fd, until)) {
-                std::lock_guard<std::mutex> lock(mutex);
-                return poll_locked();
-            }
-            {
-                std::lock_guard<std::mutex> lock(mutex);
-                if (auto code = poll_locked()) {
-                    return code;
-                }
-            }
-            // No usable sentinel (the /dev/null fallback, or the pipe
-            // fallback signalling early when the child exec()s): poll the
-            // child until it really ends or the deadline passes.
-            if (until && clock::now() >= *until) {
-                return std::nullopt;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-    }
+    /// code, or nothing on time-out. Several threads may join one process.
+    inline std::optional<int> wait(const deadline& until);
+
+private:
+    inline std::optional<int> wait_blocking();
 };
 
 /// Python's util.register_after_fork: functions run in every new child
@@ -172,6 +173,11 @@ struct after_fork_entry {
 struct process_globals {
     std::mutex mutex;  // held across fork(), so the child finds it consistent
     std::shared_ptr<process_state> current;
+    std::shared_ptr<process_state> parent;  // the creating process's own state, in a child
+    // The handles current_process() and parent_process() return. A child
+    // makes them on first use (make_handles), not in its set-up: most
+    // children never ask, and every page a child touches costs a fault.
+    std::atomic<bool> handles_ready{false};
     std::unique_ptr<Process> current_handle;
     std::unique_ptr<Process> parent_handle;             // empty in the main process
     int counter = 0;                                    // Python's _process_counter
@@ -222,11 +228,24 @@ struct handle_tag {};
 
 /// Flush C and C++ standard streams, so text buffered before fork() is
 /// printed once, and text written by a child is out before it _exit()s.
+/// A child runs this once on its way out: it skips what fflush() does
+/// anyway, as each page of code or data it touches costs a fault there.
 inline void flush_std_streams() noexcept {
+    const auto flush = [](std::ostream& os) {
+#if defined(__GLIBCXX__) && __has_include(<ext/stdio_sync_filebuf.h>)
+        // With sync_with_stdio(true), the default, a standard stream writes
+        // straight through to C's stdio: its flush() is fflush(), done below.
+        const std::streambuf* buf = os.rdbuf();
+        if (buf && typeid(*buf) == typeid(__gnu_cxx::stdio_sync_filebuf<char>)) {
+            return;
+        }
+#endif
+        os.flush();
+    };
     try {
-        std::cout.flush();
-        std::cerr.flush();
-        std::clog.flush();
+        flush(std::cout);
+        flush(std::cerr);
+        flush(std::clog);
     } catch (...) {  // a stream with exceptions() enabled: nothing more to do
     }
     std::fflush(nullptr);
@@ -262,6 +281,7 @@ struct child_launch {
 
 [[noreturn]] inline void child_main(Process& self, const child_launch& launch) noexcept;
 inline void exit_function() noexcept;
+inline void make_handles();
 
 }  // namespace detail
 
@@ -418,9 +438,12 @@ public:
     }
 
     /// Python: sentinel. A close-on-exec descriptor that becomes readable
-    /// when the child ends (for poll/select or connection::wait): a pidfd, or
-    /// a pipe where pidfd_open is missing. Owned by this object: valid until
-    /// close(). Throws std::invalid_argument before start() or once closed.
+    /// when the child ends (for poll/select or connection::wait): a pidfd
+    /// made on the first call (/dev/null, readable at once, if the child was
+    /// already reaped), or a pipe made by start() where pidfd_open is
+    /// missing. Owned by this object: the same descriptor until close().
+    /// Throws std::invalid_argument before start() or once closed;
+    /// std::system_error if no descriptor is left (EMFILE) on the first call.
     int sentinel() const;
 
     /// Python: repr(p), e.g. <Process name='Process-1' pid=1234 parent=1233 started>.
@@ -439,6 +462,7 @@ private:
     friend std::vector<Process> active_children();
     friend void detail::child_main(Process& self, const detail::child_launch& launch) noexcept;
     friend void detail::exit_function() noexcept;
+    friend void detail::make_handles();
 
     /// A handle to an existing process (active_children(), current_process()).
     Process(detail::handle_tag, std::shared_ptr<detail::process_state> state)
@@ -488,6 +512,7 @@ inline process_globals& globals() {
         made->current->started = true;
         made->current->authkey = random_authkey();
         made->current_handle.reset(new Process(handle_tag{}, made->current));
+        made->handles_ready.store(true, std::memory_order_release);
         return made;
     }();
     return *g;
@@ -503,8 +528,8 @@ inline void cleanup_children() {
     for (auto it = g.children.begin(); it != g.children.end();) {
         bool done;
         {
-            std::lock_guard<std::mutex> state_lock((*it)->mutex);
-            done = (*it)->poll_locked().has_value();
+            std::unique_lock<std::mutex> state_lock((*it)->mutex);
+            done = (*it)->poll_locked(state_lock).has_value();
         }
         if (done) {
             ended.push_back(*it);
@@ -512,6 +537,160 @@ inline void cleanup_children() {
         } else {
             ++it;
         }
+    }
+}
+
+/// Makes the handles of current_process() and parent_process() in a child,
+/// on first use. The previous ones (the parent's) stay alive, never freed:
+/// code of the parent may hold a reference to current_process() and use it
+/// in the child. Not async-signal-safe the first time in a child (it
+/// allocates under the globals lock); after that, a load and a dereference.
+inline void make_handles() {
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    if (g.handles_ready.load(std::memory_order_relaxed)) {
+        return;
+    }
+    auto parent = std::make_shared<process_state>();
+    parent->kind = process_state::role::parent;
+    {
+        std::lock_guard<std::mutex> parent_lock(g.parent->mutex);
+        parent->name = g.parent->name;  // Python: _ParentProcess(name=_current_process.name)
+        parent->authkey = g.parent->authkey;
+    }
+    parent->class_name = "_ParentProcess";
+    parent->pid = g.current->parent_pid;
+    parent->started = true;
+    auto parent_handle = std::unique_ptr<Process>(new Process(handle_tag{}, std::move(parent)));
+    auto current_handle = std::unique_ptr<Process>(new Process(handle_tag{}, g.current));
+    (void)g.current_handle.release();
+    (void)g.parent_handle.release();
+    g.current_handle = std::move(current_handle);
+    g.parent_handle = std::move(parent_handle);
+    g.handles_ready.store(true, std::memory_order_release);
+}
+
+/// The sentinel of `s`, made now if it has none: a pidfd of the child, or,
+/// once the child has been reaped, /dev/null (always readable). Made under
+/// the globals lock and registered in sentinel_owners, so a child forked by
+/// another thread never keeps it. A pidfd made late still names our child:
+/// only this process reaps it, under the state's lock, held here. Returns
+/// null if not started or closed. Throws std::system_error (naming `what`)
+/// if no descriptor can be made.
+inline std::shared_ptr<sentinel_fd> make_sentinel(process_state& s, const char* what) {
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (s.sentinel || !s.started || s.closed) {
+            return s.sentinel;
+        }
+    }
+    // Allocated before the locks; destroyed after them if unused (fd -1: no lock taken).
+    auto fresh = std::make_shared<sentinel_fd>();
+    std::set<sentinel_fd*> owner_slot{fresh.get()};
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    std::lock_guard<std::mutex> state_lock(s.mutex);
+    if (s.sentinel || !s.started || s.closed || s.parent_pid != ::getpid()) {
+        return s.sentinel;
+    }
+    int fd = -1;
+    if (!s.exitcode) {
+        fd = pidfd_open(s.pid);
+        if (fd < 0 && errno == EMFILE) {
+            throw_errno(std::string(what) + ": pidfd_open");
+        }
+    }
+    if (fd < 0) {
+        // Reaped already, or pidfd_open refused: a descriptor that is
+        // always readable (join() then polls waitpid).
+        fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            throw_errno(std::string(what) + ": open");
+        }
+    }
+    fresh->fd = fd;
+    g.sentinel_owners.insert(owner_slot.extract(owner_slot.begin()));
+    s.sentinel = std::move(fresh);
+    return s.sentinel;
+}
+
+inline std::optional<int> process_state::wait_blocking() {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+        if (exitcode || !started || kind != role::child || parent_pid != ::getpid()) {
+            return exitcode;
+        }
+        if (waiter) {
+            // Another thread waits in waitid: it records the end for all.
+            reaped.wait(lock, [this] { return exitcode.has_value() || !waiter; });
+            continue;
+        }
+        // One blocking waitid, as a bare waitpid() would; WNOWAIT leaves the
+        // reaping to be done under the lock, so the pid never stops being
+        // the child's while anyone holding the lock may use it.
+        waiter = true;
+        const pid_t target = pid;
+        lock.unlock();
+        siginfo_t info{};
+        int r;
+        do {
+            r = ::waitid(P_PID, static_cast<id_t>(target), &info, WEXITED | WNOWAIT);
+        } while (r < 0 && errno == EINTR);
+        lock.lock();
+        waiter = false;
+        const auto code = poll_locked(lock);
+        reaped.notify_all();
+        if (code) {
+            return code;
+        }
+        if (r < 0) {
+            // waitid failed other than ECHILD (which poll_locked turns into 255):
+            // poll, as the fallback sentinel does.
+            lock.unlock();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            lock.lock();
+        }
+    }
+}
+
+inline std::optional<int> process_state::wait(const deadline& until) {
+    if (!until) {
+        return wait_blocking();
+    }
+    std::shared_ptr<sentinel_fd> held;  // keeps the descriptor open while polling it
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (auto code = poll_locked(lock)) {
+            return code;
+        }
+        held = sentinel;
+    }
+    if (!held) {
+        try {
+            held = make_sentinel(*this, "Process.join");
+        } catch (const std::system_error&) {
+            // Out of descriptors: poll instead.
+        }
+    }
+    const int fd = held ? held->fd : -1;
+    for (;;) {
+        if (fd >= 0 && !wait_readable(fd, until)) {
+            std::unique_lock<std::mutex> lock(mutex);
+            return poll_locked(lock);
+        }
+        {
+            std::unique_lock<std::mutex> lock(mutex);
+            if (auto code = poll_locked(lock)) {
+                return code;
+            }
+        }
+        // No usable sentinel (the /dev/null fallback, or the pipe
+        // fallback signalling early when the child exec()s): poll the
+        // child until it really ends or the deadline passes.
+        if (until && clock::now() >= *until) {
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }
 
@@ -535,14 +714,22 @@ inline std::vector<Process> active_children() {
 /// Python: current_process(). The Process object of the running process:
 /// "MainProcess" in the main program, the child's own Process in a child.
 inline Process& current_process() {
-    return *detail::globals().current_handle;
+    auto& g = detail::globals();
+    if (!g.handles_ready.load(std::memory_order_acquire)) {
+        detail::make_handles();
+    }
+    return *g.current_handle;
 }
 
 /// Python: parent_process(). The parent of this process, or nullptr in the
 /// main process (Python's None). Its is_alive() and join(timeout) work even
 /// though the parent is not our child.
 inline Process* parent_process() {
-    return detail::globals().parent_handle.get();
+    auto& g = detail::globals();
+    if (!g.handles_ready.load(std::memory_order_acquire)) {
+        detail::make_handles();
+    }
+    return g.parent_handle.get();
 }
 
 namespace detail {
@@ -648,36 +835,30 @@ inline void format_head(char (&out)[512], const char* prefix, const std::string&
         }
         // Another thread of the parent may have held a sibling's lock at the
         // fork: that thread does not exist here, so the lock is made anew.
+        // The same for a condition variable a thread waited on (a process
+        // never waits on its own state's: only a parent joins).
         new (&g.current->mutex) std::mutex();
         for (const auto& sibling : g.children) {
             if (sibling != state) {
                 new (&sibling->mutex) std::mutex();
+                new (&sibling->reaped) std::condition_variable();
             }
         }
         g.children.clear();
         g.counter = 0;
 
-        auto parent = std::make_shared<process_state>();
-        parent->kind = process_state::role::parent;
-        parent->name = g.current->name;
-        parent->class_name = "_ParentProcess";
-        parent->pid = state->parent_pid;
-        parent->started = true;
-        parent->authkey = g.current->authkey;
-        auto parent_handle = std::unique_ptr<Process>(new Process(handle_tag{}, std::move(parent)));
-        auto current_handle = std::unique_ptr<Process>(new Process(handle_tag{}, state));
-        hooks = g.after_fork;
+        if (!g.after_fork.empty()) {
+            hooks = g.after_fork;
+        }
 
         state->pid = ::getpid();
         state->started = true;
         state->sentinel.reset();
+        // The handles of current_process() and parent_process() are made on
+        // first use, from these (make_handles).
+        g.parent = std::move(g.current);
         g.current = state;
-        // The old handles stay alive (never freed): code of the parent may
-        // hold a reference to current_process() and use it in the child.
-        (void)g.current_handle.release();
-        (void)g.parent_handle.release();
-        g.current_handle = std::move(current_handle);
-        g.parent_handle = std::move(parent_handle);
+        g.handles_ready.store(false, std::memory_order_relaxed);
         g.atexit_registered = false;  // atexit handlers of the parent do not run here
     } catch (...) {
         char head[512];
@@ -718,8 +899,18 @@ inline void format_head(char (&out)[512], const char* prefix, const std::string&
         format_head(head, "Process ", state->name, ":\n");
         report_current_exception(head);
     }
-    exit_function();
-    flush_std_streams();
+    // Python's util._exit_function(), flushing once: most children have no
+    // children of their own, and each flush touches pages.
+    bool has_children;
+    {
+        std::lock_guard<std::mutex> lock(g.mutex);
+        has_children = !g.children.empty();
+    }
+    if (has_children) {
+        exit_function();  // flushes before and after joining them
+    } else {
+        flush_std_streams();
+    }
     ::_exit(code);
 }
 
@@ -751,9 +942,15 @@ inline void Process::start() {
     (void)name();
     // Everything the parent must record after fork() is allocated before it,
     // so nothing after fork() can fail and leave a child nobody knows about.
-    auto sentinel = std::make_shared<detail::sentinel_fd>();
+    // With pidfd, the sentinel is made on first use (sentinel(), a timed
+    // join): most programs never ask, and join() waits without it.
+    std::shared_ptr<detail::sentinel_fd> sentinel;
+    std::set<detail::sentinel_fd*> owner_slot;
+    if (!use_pidfd) {
+        sentinel = std::make_shared<detail::sentinel_fd>();
+        owner_slot.insert(sentinel.get());
+    }
     std::set<std::shared_ptr<detail::process_state>> child_slot{state_};
-    std::set<detail::sentinel_fd*> owner_slot{sentinel.get()};
     detail::flush_std_streams();
 
     detail::signal_block blocked;
@@ -768,21 +965,13 @@ inline void Process::start() {
             g.atexit_registered = true;
         }
     }
-    // Made under the lock, so a child forked by another thread cannot inherit them.
-    // With pidfd, a descriptor is reserved now so that the sentinel cannot
-    // fail for lack of descriptors once the child exists. Without, the
-    // sentinel is a pipe whose write end only the child holds.
+    // Without pidfd, the sentinel is a pipe whose write end only the child
+    // holds, made under the lock so a child forked by another thread cannot
+    // inherit it.
     detail::child_launch launch;
     launch.mask = blocked.saved();
-    int reserve = -1;
     int pipe_fds[2] = {-1, -1};
-    if (use_pidfd) {
-        reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (reserve < 0) {
-            detail::throw_errno("Process.start: open");
-        }
-        launch.close_fds[0] = reserve;
-    } else {
+    if (!use_pidfd) {
         if (::pipe2(pipe_fds, O_CLOEXEC) < 0) {
             detail::throw_errno("Process.start: pipe2");
         }
@@ -796,30 +985,19 @@ inline void Process::start() {
     }
     if (pid < 0) {
         const int fork_errno = errno;
-        detail::close_fd(reserve);
         detail::close_fd(pipe_fds[0]);
         detail::close_fd(pipe_fds[1]);
         detail::throw_errno("Process.start: fork", fork_errno);
     }
-    if (use_pidfd) {
-        detail::close_fd(reserve);  // frees the slot pidfd_open takes
-        sentinel->fd = detail::pidfd_open(pid);
-    } else {
+    if (sentinel) {
         detail::close_fd(pipe_fds[1]);
         sentinel->fd = pipe_fds[0];
-    }
-    if (sentinel->fd < 0) {
-        // pidfd_open failed all the same: fall back to a descriptor that is
-        // always readable; join() then polls waitpid.
-        sentinel->fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        state_->sentinel = sentinel;
+        g.sentinel_owners.insert(owner_slot.extract(owner_slot.begin()));
     }
     state_->pid = pid;
     state_->started = true;
-    state_->sentinel = sentinel;
     state_lock.unlock();
-    if (sentinel->fd >= 0) {
-        g.sentinel_owners.insert(owner_slot.extract(owner_slot.begin()));
-    }
     g.children.insert(child_slot.extract(child_slot.begin()));
     lock.unlock();
     blocked.restore();
@@ -878,11 +1056,11 @@ inline bool Process::is_alive() {
     check_child("is_alive", "test");
     std::optional<int> code;
     {
-        std::lock_guard<std::mutex> lock(state_->mutex);
+        std::unique_lock<std::mutex> lock(state_->mutex);
         if (!state_->started) {
             return false;
         }
-        code = state_->poll_locked();
+        code = state_->poll_locked(lock);
     }
     if (!code) {
         return true;
@@ -899,12 +1077,12 @@ inline void Process::send_signal(int sig, const char* what) {
         throw ProcessError(std::string("Process.") + what + ": can only signal a child process");
     }
     check_child(what, what);
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::unique_lock<std::mutex> lock(state_->mutex);
     if (!state_->started) {
         throw ProcessError(std::string("Process.") + what + ": process has not been started");
     }
     // Only while the child is not yet reaped: its pid cannot have been reused.
-    if (!state_->poll_locked() && ::kill(state_->pid, sig) < 0 && errno != ESRCH) {
+    if (!state_->poll_locked(lock) && ::kill(state_->pid, sig) < 0 && errno != ESRCH) {
         detail::throw_errno(std::string("Process.") + what + ": kill");
     }
 }
@@ -919,11 +1097,11 @@ inline void Process::close() {
     std::shared_ptr<detail::sentinel_fd> doomed;
     auto& g = detail::globals();
     std::lock_guard<std::mutex> lock(g.mutex);
-    std::lock_guard<std::mutex> state_lock(state_->mutex);
+    std::unique_lock<std::mutex> state_lock(state_->mutex);
     if (state_->closed) {
         return;
     }
-    if (state_->started && !state_->poll_locked()) {
+    if (state_->started && !state_->poll_locked(state_lock)) {
         throw std::invalid_argument(
             "Cannot close a process while it is still running. You should first call "
             "join() or terminate().");
@@ -946,6 +1124,9 @@ inline std::string Process::type_name() const {
         if (!state_->class_name.empty()) {
             return state_->class_name;  // a handle: the class of the original object
         }
+    }
+    if (typeid(*this) == typeid(Process)) {
+        return "Process";  // the common case, without demangling
     }
     std::string full = detail::demangle(typeid(*this).name());
     // Python's type(self).__name__ has no namespace: keep the last component
@@ -1000,18 +1181,29 @@ inline std::optional<pid_t> Process::pid() const {
 
 inline std::optional<int> Process::exitcode() {
     check_not_closed();
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    return state_->poll_locked();
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    return state_->poll_locked(lock);
 }
 
 inline int Process::sentinel() const {
     check_not_closed();
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    if (!state_->started || state_->kind != detail::process_state::role::child ||
-        !state_->sentinel) {
-        throw std::invalid_argument("Process.sentinel: process not started");
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        // Not started here: a child asking about itself (as in Python) or
+        // about an object of its parent (whose sentinel it does not hold).
+        if (!state_->started || state_->kind != detail::process_state::role::child ||
+            state_->parent_pid != ::getpid()) {
+            throw std::invalid_argument("Process.sentinel: process not started");
+        }
+        if (state_->sentinel) {
+            return state_->sentinel->fd;
+        }
     }
-    return state_->sentinel->fd;
+    const auto made = detail::make_sentinel(*state_, "Process.sentinel");
+    if (!made) {  // closed meanwhile by another thread
+        throw std::invalid_argument("process object is closed");
+    }
+    return made->fd;
 }
 
 inline std::string Process::repr() const {
@@ -1026,7 +1218,7 @@ inline std::string Process::repr() const {
     const std::string nm = name();
     std::ostringstream out;
     out << '<' << cls << " name='" << nm << "'";
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::unique_lock<std::mutex> lock(state_->mutex);
     if (is_current) {
         status = "started";
     } else if (state_->closed) {
@@ -1036,7 +1228,7 @@ inline std::string Process::repr() const {
     } else if (!state_->started) {
         status = "initial";
     } else {
-        code = state_->poll_locked();
+        code = state_->poll_locked(lock);
         status = code ? "stopped" : "started";
     }
     // Python prints pid= while a Popen object exists: started here, not closed.

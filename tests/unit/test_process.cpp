@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <poll.h>
 #include <sstream>
@@ -438,6 +440,110 @@ TEST_CASE("sentinel is close-on-exec and becomes readable when the child ends", 
     pfd.revents = 0;
     REQUIRE(::poll(&pfd, 1, 30000) == 1);  // readable once it ended
     REQUIRE(p.exitcode() == 0);
+}
+
+TEST_CASE("sentinel: one descriptor per process, readable after the end, also once reaped",
+          "[process]") {
+    SECTION("asked for while running, then joined") {
+        gate release;
+        mp::Process p([&release] { release.wait(); });
+        p.start();
+        const int fd = p.sentinel();
+        REQUIRE(p.sentinel() == fd);
+        release.open();
+        p.join();
+        REQUIRE(p.sentinel() == fd);
+        pollfd pfd{fd, POLLIN, 0};
+        REQUIRE(::poll(&pfd, 1, 0) == 1);
+    }
+    SECTION("first asked for after join() reaped the child") {
+        mp::Process p([] {});
+        p.start();
+        p.join();
+        REQUIRE(p.exitcode() == 0);
+        const int fd = p.sentinel();
+        REQUIRE(fd >= 0);
+        REQUIRE((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+        REQUIRE(p.sentinel() == fd);
+        pollfd pfd{fd, POLLIN, 0};
+        REQUIRE(::poll(&pfd, 1, 0) == 1);  // readable at once: the child has ended
+        p.close();
+        REQUIRE_THROWS_AS(p.sentinel(), std::invalid_argument);
+    }
+    SECTION("in a child: none for itself nor for its parent's other children") {
+        gate release;
+        mp::Process sibling([&release] { release.wait(); });
+        sibling.start();
+        (void)sibling.sentinel();
+        mp_test::report_pipe rp;
+        mp::Process p([&] {
+            for (mp::Process* q : {&mp::current_process(), &sibling}) {
+                try {
+                    rp.write_line(std::to_string(q->sentinel()));
+                } catch (const std::invalid_argument& e) {
+                    rp.write_line(e.what());
+                }
+            }
+        });
+        p.start();
+        rp.close_write();
+        p.join();
+        release.open();
+        sibling.join();
+        REQUIRE(p.exitcode() == 0);
+        REQUIRE(rp.read_all_lines() ==
+                std::vector<std::string>{"Process.sentinel: process not started",
+                                         "Process.sentinel: process not started"});
+    }
+    SECTION("made by a timed join: the same one sentinel() returns") {
+        gate release;
+        mp::Process p([&release] { release.wait(); });
+        p.start();
+        p.join(1ms);
+        REQUIRE(p.is_alive());
+        const int fd = p.sentinel();
+        pollfd pfd{fd, POLLIN, 0};
+        REQUIRE(::poll(&pfd, 1, 0) == 0);
+        release.open();
+        REQUIRE(::poll(&pfd, 1, 30000) == 1);
+        p.join();
+        REQUIRE(p.exitcode() == 0);
+    }
+}
+
+TEST_CASE("a sentinel made after start() is not inherited by later children", "[process]") {
+    gate release;
+    mp::Process a([&release] { release.wait(); });
+    mp::Process b([&release] { release.wait(); });
+    a.start();
+    b.start();
+    const int fd_a = a.sentinel();
+    b.join(1ms);  // makes b's sentinel
+    const int fd_b = b.sentinel();
+    mp_test::report_pipe rp;
+    mp::Process c([&] {
+        for (const int fd : {fd_a, fd_b}) {
+            char link[256] = {};
+            const std::string path = "/proc/self/fd/" + std::to_string(fd);
+            const ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+            // The number may be reused by a descriptor of this child's own,
+            // but never by a pidfd: this child has no children.
+            rp.write_line(n > 0 && std::string(link, static_cast<std::size_t>(n)).find("pidfd") !=
+                                       std::string::npos
+                              ? "inherited"
+                              : "not inherited");
+        }
+    });
+    c.start();
+    rp.close_write();
+    c.join();
+    REQUIRE(c.exitcode() == 0);
+    REQUIRE(rp.read_all_lines() == std::vector<std::string>{"not inherited", "not inherited"});
+    release.open(2);
+    a.join();
+    b.join();
+    REQUIRE(a.exitcode() == 0);
+    REQUIRE(b.exitcode() == 0);
 }
 
 TEST_CASE("cpu_count() is at least one", "[process]") {
@@ -993,6 +1099,56 @@ TEST_CASE("several threads join one process", "[process]") {
     REQUIRE(zombie_children().empty());
 }
 
+TEST_CASE("a thread blocked in join() while others poll and signal the child", "[process]") {
+    default_fatal_signals dfl;
+    gate never;
+    mp::Process p([&never] { never.wait(); });
+    p.start();
+    std::atomic<bool> joined{false};
+    std::thread joiner([&] {
+        p.join();
+        joined = true;
+    });
+    std::thread poller([&] {
+        while (!p.exitcode()) {
+            (void)p.is_alive();
+            p.join(1ms);
+        }
+    });
+    REQUIRE(p.is_alive());
+    REQUIRE_FALSE(p.exitcode());
+    p.terminate();
+    poller.join();
+    joiner.join();
+    REQUIRE(joined);
+    REQUIRE(p.exitcode() == -SIGTERM);
+    REQUIRE_FALSE(p.is_alive());
+    p.kill();  // after the end: nothing
+    REQUIRE(p.exitcode() == -SIGTERM);
+    REQUIRE(zombie_children().empty());
+    REQUIRE(mp::active_children().empty());
+}
+
+TEST_CASE("join() returns when SIGCHLD is ignored (the exit status is lost)", "[process]") {
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    struct sigaction old {};
+    REQUIRE(::sigaction(SIGCHLD, &ign, &old) == 0);
+    mp::Process p([] { mp::sys_exit(3); });
+    p.start();
+    p.join();
+    mp::Process q([] { mp::sys_exit(3); });
+    q.start();
+    while (q.exitcode() == std::nullopt) {
+        q.join(5ms);
+    }
+    ::sigaction(SIGCHLD, &old, nullptr);
+    // The kernel reaped them: Python would wait forever; 255 says "unknown".
+    REQUIRE(p.exitcode() == 255);
+    REQUIRE(q.exitcode() == 255);
+    REQUIRE_FALSE(p.is_alive());
+}
+
 TEST_CASE("close() from one thread while others join", "[process]") {
     for (int round = 0; round < 20; ++round) {
         mp::Process p([] {});
@@ -1211,6 +1367,29 @@ TEST_CASE(
 }
 
 // ------------------------------------------------------ at the program's exit
+
+TEST_CASE("a child's redirected std::cout is flushed before it leaves", "[process]") {
+    char path[] = "/tmp/mp_test_redirect_XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    mp::Process p([&path] {
+        // Never destroyed: only the exit path can flush it.
+        auto* file = new std::filebuf();
+        if (!file->open(path, std::ios::out | std::ios::trunc)) {
+            mp::sys_exit(3);
+        }
+        std::cout.rdbuf(file);
+        std::cout << "redirected, unflushed";
+    });
+    p.start();
+    p.join();
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ::unlink(path);
+    REQUIRE(p.exitcode() == 0);
+    REQUIRE(text == "redirected, unflushed");
+}
 
 TEST_CASE("main returning waits for a non-daemon child", "[process]") {
     const auto r = mp_test::run_program(mp_test::program_path("exit_nondaemon"));
