@@ -636,9 +636,39 @@ private:
         }
     }
 
-    // About 25 us on a current x86 core: long enough to catch a reply from a
-    // process running on another core, short enough not to steal a loaded CPU.
-    static constexpr int spin_rounds = 1000;
+    // Before it sleeps, a waiter spins, for an adaptive number of rounds per
+    // handle and side: twice what the last successful spin took (a process
+    // running on another core answers within a few hundred nanoseconds), at
+    // least min_spin, at most max_spin (about 25 us); halved after each spin
+    // that ended in sleep, since then the other side was not running (a busy
+    // machine, or it was asleep itself) and spinning only takes the core it
+    // may need. Every probe_every-th wait at the floor spins the most again,
+    // to find out when the other side runs once more.
+    static constexpr unsigned min_spin = 16;
+    static constexpr unsigned max_spin = 1000;
+    static constexpr unsigned probe_every = 32;
+
+    struct spin_state {
+        unsigned budget = max_spin;
+        unsigned at_floor = 0;
+    };
+
+    template <class Ready>
+    static bool spin(spin_state& st, Ready&& ready) {
+        unsigned rounds = st.budget;
+        if (rounds <= min_spin && ++st.at_floor % probe_every == 0) {
+            rounds = max_spin;
+        }
+        for (unsigned i = 0; i < rounds; ++i) {
+            cpu_relax();
+            if (ready()) {
+                st.budget = std::clamp(2 * i, min_spin, max_spin);
+                return true;
+            }
+        }
+        st.budget = std::max(min_spin, st.budget / 2);
+        return false;
+    }
 
     /// Writer: waits until `units` are free (0: until the reader takes
     /// anything, for maxsize). Refreshes the cached head. False on time-out.
@@ -657,11 +687,8 @@ private:
         if (!wait.block) {
             return false;
         }
-        for (int i = 0; i < spin_rounds; ++i) {
-            cpu_relax();
-            if (ready()) {
-                return true;
-            }
+        if (spin(space_spin_, ready)) {
+            return true;
         }
         for (;;) {
             h->space_waiting.store(1, std::memory_order_seq_cst);
@@ -694,11 +721,8 @@ private:
             return true;
         }
         if (wait.block) {
-            for (int i = 0; i < spin_rounds; ++i) {
-                cpu_relax();
-                if (ready()) {
-                    return true;
-                }
+            if (spin(data_spin_, ready)) {
+                return true;
             }
         } else if (!r.flag) {
             return false;
@@ -760,6 +784,8 @@ private:
         std::uint64_t tail = 0;
     } rcache_;
     std::string scratch_;
+    spin_state data_spin_;
+    spin_state space_spin_;
 };
 
 }  // namespace multiprocessing::detail
