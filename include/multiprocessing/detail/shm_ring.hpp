@@ -43,8 +43,9 @@
 //   as Python's would be. Killed half-way through a large message (`mid`
 //   set): the next reader drops the rest of that message.
 // Waiting sleeps on futex words (data_seq, space_seq, tasks_seq) with
-// FUTEX_WAIT_BITSET and an absolute CLOCK_MONOTONIC deadline, after a short
-// spin; the waker only makes the system call when someone said it sleeps.
+// FUTEX_WAIT_BITSET and an absolute CLOCK_MONOTONIC deadline, after a spin that
+// adapts to whether the other side answers in time (see spin()); the waker
+// only makes the system call when someone said it sleeps.
 #ifndef MULTIPROCESSING_DETAIL_SHM_RING_HPP
 #define MULTIPROCESSING_DETAIL_SHM_RING_HPP
 
