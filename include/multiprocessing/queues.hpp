@@ -30,7 +30,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -83,12 +85,58 @@ public:
     }
 
 protected:
+    // Fast paths for the types reduction.hpp sends as raw bytes: the same
+    // frame (header and payload), built here and copied once, into the ring;
+    // read back in place. Anything unexpected goes through reduction::loads,
+    // which raises the same errors as always.
+    static constexpr bool raw_v = std::is_same_v<reduction::wire_type_t<T>, T> &&
+                                  !std::is_pointer_v<T> && !std::is_member_pointer_v<T> &&
+                                  !std::is_array_v<T>;
+    static constexpr bool bytes_v =
+        raw_v && reduction::kind_of_v<T> == reduction::frame_kind::bytes;
+    static constexpr bool contiguous_v =
+        raw_v && reduction::kind_of_v<T> == reduction::frame_kind::contiguous;
+
+    /// The frame header of a T with `payload` bytes.
+    static std::string_view header_of(char (&buf)[reduction::header_size], std::size_t payload) {
+        reduction::write_header<T>(buf, payload);
+        return std::string_view(buf, reduction::header_size);
+    }
+
+    /// The header every frame of a T has (bytes: all of it; contiguous: the
+    /// first 16 bytes, without the payload length).
+    static const char* expected_header() {
+        static const auto h = [] {
+            struct holder {
+                char b[reduction::header_size];
+            } x{};
+            reduction::write_header<T>(x.b, bytes_v ? sizeof(T) : 0);
+            return x;
+        }();
+        return h.b;
+    }
+
+    static std::uint64_t le64(const char* p) noexcept {
+        std::uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) {
+            v = (v << 8) | static_cast<unsigned char>(p[i]);
+        }
+        return v;
+    }
+
     /// Serializes `obj` and appends it; false when the wait ran out.
     bool put_value(const T& obj, const wait_spec& wait) {
-        if constexpr (std::is_trivially_copyable_v<T> && sizeof(T) <= 15) {
-            std::string bytes;  // fits the small-string buffer: no allocation
-            reduction::dumps_into(obj, bytes);
-            return ring_.put_bytes(bytes, wait) == ring_status::ok;
+        if constexpr (bytes_v) {
+            char frame[reduction::header_size + sizeof(T)];
+            std::memcpy(frame, expected_header(), reduction::header_size);
+            std::memcpy(frame + reduction::header_size, static_cast<const void*>(&obj), sizeof(T));
+            return ring_.put_bytes(std::string_view(frame, sizeof frame), wait) == ring_status::ok;
+        } else if constexpr (contiguous_v) {
+            const std::size_t n = obj.size() * sizeof(typename T::value_type);
+            char head[reduction::header_size];
+            const byte_pieces pieces{
+                header_of(head, n), std::string_view(reinterpret_cast<const char*>(obj.data()), n)};
+            return ring_.put_bytes(pieces, wait) == ring_status::ok;
         } else {
             // A per-thread buffer keeps its capacity from one put to the next.
             thread_local std::string buffer;
@@ -104,11 +152,56 @@ protected:
         }
     }
 
+    /// Decodes a frame given as two parts (a wrapped message), as
+    /// reduction::loads<T>(a + b) would.
+    static T decode(std::string_view a, std::string_view b) {
+        constexpr std::size_t hs = reduction::header_size;
+        if constexpr (bytes_v && !std::is_same_v<T, bool>) {
+            if (b.empty() && a.size() == hs + sizeof(T) &&
+                std::memcmp(a.data(), expected_header(), hs) == 0 &&
+                sizeof(T) <= reduction::max_frame_size()) {
+                T value;
+                std::memcpy(static_cast<void*>(&value), a.data() + hs, sizeof(T));
+                return value;
+            }
+        } else if constexpr (contiguous_v) {
+            using E = typename T::value_type;
+            const std::size_t total = a.size() + b.size();
+            if (a.size() >= hs && std::memcmp(a.data(), expected_header(), 16) == 0 &&
+                le64(a.data() + 16) == total - hs && total - hs <= reduction::max_frame_size() &&
+                (total - hs) % sizeof(E) == 0) {
+                const std::string_view p1 = a.substr(hs);
+                T value;
+                if constexpr (std::is_same_v<T, std::string>) {
+                    value.reserve(total - hs);
+                    value.append(p1).append(b);
+                } else {
+                    value.resize((total - hs) / sizeof(E));
+                    char* out = reinterpret_cast<char*>(value.data());
+                    if (!p1.empty()) {
+                        std::memcpy(out, p1.data(), p1.size());
+                    }
+                    if (!b.empty()) {
+                        std::memcpy(out + p1.size(), b.data(), b.size());
+                    }
+                }
+                return value;
+            }
+        }
+        if (b.empty()) {
+            return reduction::loads<T>(a);
+        }
+        std::string joined;
+        joined.reserve(a.size() + b.size());
+        joined.append(a).append(b);
+        return reduction::loads<T>(joined);
+    }
+
     /// Takes and decodes one value; empty when the wait ran out.
     std::optional<T> get_value(const wait_spec& wait) {
         std::optional<T> out;
         const auto status = ring_.get_bytes(
-            [&](std::string_view bytes) { out.emplace(reduction::loads<T>(bytes)); }, wait);
+            [&](std::string_view a, std::string_view b) { out.emplace(decode(a, b)); }, wait);
         if (status != ring_status::ok) {
             return std::nullopt;
         }

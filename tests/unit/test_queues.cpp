@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <sys/mman.h>
 #include <thread>
 #include <vector>
@@ -279,6 +280,95 @@ TEST_CASE("Queue: messages larger than the ring go through, in one process", "[q
     }
     reader.join();
     REQUIRE(q.empty());
+}
+
+namespace {
+/// A Queue whose ring the test reads and writes as bytes.
+template <class T>
+struct ring_probe : mp::Queue<T> {
+    using mp::Queue<T>::Queue;
+    mp::detail::shm_ring& ring() { return this->ring_; }
+};
+
+std::string take_bytes(mp::detail::shm_ring& ring) {
+    std::string out;
+    REQUIRE(ring.get_bytes([&](std::string_view b) { out.assign(b); },
+                           mp::detail::wait_spec::nonblocking()) == mp::detail::ring_status::ok);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("Queue: values travel as reduction's frames, whole across the ring's end", "[queues]") {
+    mp::QueueOptions o;
+    o.capacity = 256;
+    // The bytes in the ring are reduction::dumps's frame.
+    ring_probe<std::string> raw(o);
+    for (std::size_t n : {std::size_t{0}, std::size_t{5}, std::size_t{150}, std::size_t{1000}}) {
+        std::thread writer([&] { raw.put(std::string(n, 'q')); });
+        std::string got;
+        REQUIRE(raw.ring().get_bytes([&](std::string_view b) { got.assign(b); },
+                                     mp::detail::wait_spec::forever()) ==
+                mp::detail::ring_status::ok);
+        writer.join();
+        CHECK(got == mp::reduction::dumps(std::string(n, 'q')));
+    }
+    ring_probe<std::int64_t> ints(o);
+    ints.put(-7);
+    CHECK(take_bytes(ints.ring()) == mp::reduction::dumps(std::int64_t{-7}));
+
+    // One put, one get, sizes that make messages start and end everywhere.
+    mp::Queue<std::string> strings(o);
+    mp::Queue<std::vector<std::int32_t>> vectors(o);
+    struct Pod {
+        std::uint32_t a;
+        double b;
+        char c[13];
+    };
+    mp::Queue<Pod> pods(o);
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        const std::string s(i % 211, static_cast<char>('a' + i % 26));
+        strings.put(s);
+        CHECK(strings.get_nowait() == s);
+        std::vector<std::int32_t> v(i % 53);
+        for (std::size_t k = 0; k < v.size(); ++k) {
+            v[k] = static_cast<std::int32_t>(i * 1000 + k);
+        }
+        vectors.put(v);
+        CHECK(vectors.get_nowait() == v);
+        Pod p{i, i * 0.5, {}};
+        p.c[i % 13] = static_cast<char>(i);
+        pods.put(p);
+        const Pod back = pods.get_nowait();
+        CHECK((back.a == i && back.b == i * 0.5 && back.c[i % 13] == static_cast<char>(i)));
+    }
+    CHECK(strings.empty());
+    CHECK(vectors.empty());
+    CHECK(pods.empty());
+}
+
+TEST_CASE("Queue: a frame of another type raises UnpicklingError and is consumed", "[queues]") {
+    mp::QueueOptions o;
+    o.capacity = 256;
+    ring_probe<std::vector<std::int32_t>> q(o);
+    // Pieces of garbage, ending at several offsets so some wrap around.
+    for (int i = 0; i < 20; ++i) {
+        REQUIRE(q.ring().put_bytes(mp::reduction::dumps(std::string(std::size_t(i) * 9, 'x')),
+                                   mp::detail::wait_spec::nonblocking()) ==
+                mp::detail::ring_status::ok);
+        REQUIRE_THROWS_AS(q.get_nowait(), mp::UnpicklingError);
+        REQUIRE(q.ring().put_bytes(std::string(std::size_t(i) * 5, 'g'),
+                                   mp::detail::wait_spec::nonblocking()) ==
+                mp::detail::ring_status::ok);
+        REQUIRE_THROWS_AS(q.get_nowait(), mp::UnpicklingError);
+        q.put({i, i + 1});
+        REQUIRE(q.get_nowait() == std::vector<std::int32_t>{i, i + 1});
+    }
+    ring_probe<std::int64_t> ints(o);
+    REQUIRE(ints.ring().put_bytes(mp::reduction::dumps(std::int32_t{1}),
+                                  mp::detail::wait_spec::nonblocking()) ==
+            mp::detail::ring_status::ok);
+    REQUIRE_THROWS_AS(ints.get_nowait(), mp::UnpicklingError);
+    REQUIRE(ints.empty());
 }
 
 TEST_CASE("Queue: a large put that times out is aborted, the queue goes on", "[queues]") {

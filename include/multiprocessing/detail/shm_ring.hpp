@@ -43,8 +43,9 @@
 //   as Python's would be. Killed half-way through a large message (`mid`
 //   set): the next reader drops the rest of that message.
 // Waiting sleeps on futex words (data_seq, space_seq, tasks_seq) with
-// FUTEX_WAIT_BITSET and an absolute CLOCK_MONOTONIC deadline, after a short
-// spin; the waker only makes the system call when someone said it sleeps.
+// FUTEX_WAIT_BITSET and an absolute CLOCK_MONOTONIC deadline, after a spin that
+// adapts to whether the other side answers in time (see spin()); the waker
+// only makes the system call when someone said it sleeps.
 #ifndef MULTIPROCESSING_DETAIL_SHM_RING_HPP
 #define MULTIPROCESSING_DETAIL_SHM_RING_HPP
 
@@ -72,6 +73,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <system_error>
+#include <type_traits>
 #include <unistd.h>
 
 namespace multiprocessing::detail {
@@ -155,6 +157,28 @@ struct wait_spec {
     static wait_spec nonblocking() { return {false, std::nullopt}; }
     static wait_spec forever() { return {true, std::nullopt}; }
     bool expired() const { return !block || (until && clock::now() >= *until); }
+};
+
+/// A message given as two pieces sent back to back (a frame header and its
+/// payload), so that a value is copied once, straight into the ring.
+struct byte_pieces {
+    std::string_view a;
+    std::string_view b;
+
+    std::size_t size() const noexcept { return a.size() + b.size(); }
+    /// Copies bytes [offset, offset + n) of a + b to `out`.
+    void copy(std::size_t offset, std::size_t n, char* out) const noexcept {
+        if (offset < a.size()) {
+            const std::size_t k = std::min(n, a.size() - offset);
+            std::memcpy(out, a.data() + offset, k);
+            out += k;
+            n -= k;
+            offset = a.size();
+        }
+        if (n != 0) {
+            std::memcpy(out, b.data() + (offset - a.size()), n);
+        }
+    }
 };
 
 /// Why put_bytes or get_bytes gave up.
@@ -268,6 +292,11 @@ public:
     /// maxsize, or room in the ring did not come in time (nothing was
     /// delivered then: a half-streamed message is aborted).
     ring_status put_bytes(std::string_view bytes, const wait_spec& wait) {
+        return put_bytes(byte_pieces{bytes, {}}, wait);
+    }
+
+    /// put_bytes of the message a + b (copied once, into the ring).
+    ring_status put_bytes(const byte_pieces& bytes, const wait_spec& wait) {
         using namespace ring_layout;
         ring_header* h = hdr();
         if (!acquire(&h->writer_mtx, wait, /*writer=*/true)) {
@@ -294,7 +323,7 @@ public:
             if (free_units(w) < units && !wait_for_space(w, units, wait)) {
                 return ring_status::timed_out;
             }
-            write_chunk(w.pos, bytes, chunk_first | chunk_last);
+            write_chunk(w.pos, bytes, 0, bytes.size(), chunk_first | chunk_last);
             publish({w.pos + units, w.count + 1, false});
             return ring_status::ok;
         }
@@ -317,12 +346,12 @@ public:
             }
             const std::uint32_t f = first ? chunk_first : 0;
             if (avail >= rest_units) {
-                write_chunk(w.pos, bytes.substr(offset), f | chunk_last);
+                write_chunk(w.pos, bytes, offset, rest, f | chunk_last);
                 publish({w.pos + rest_units, w.count + 1, false});
                 return ring_status::ok;
             }
             const std::size_t n = static_cast<std::size_t>(avail - 2) * unit;
-            write_chunk(w.pos, bytes.substr(offset, n), f);
+            write_chunk(w.pos, bytes, offset, n, f);
             w = {w.pos + 1 + n / unit, w.count, true};
             publish(w);
             offset += n;
@@ -331,11 +360,14 @@ public:
     }
 
     /// Takes one message and hands its bytes to `sink(std::string_view)`
-    /// (before the take is published when the bytes sit contiguous in the
-    /// ring, so a consumer killed while decoding leaves the message in place).
+    /// (before the take is published when the message is one chunk, so a
+    /// consumer killed while decoding leaves the message in place). A sink
+    /// that takes two string_views gets a message that wraps around the end
+    /// of the ring as its two parts, in place (else the second is empty).
     template <class Sink>
     ring_status get_bytes(Sink&& sink, const wait_spec& wait) {
         using namespace ring_layout;
+        constexpr bool two_parts = std::is_invocable_v<Sink&, std::string_view, std::string_view>;
         ring_header* h = hdr();
         if (!acquire(&h->reader_mtx, wait, /*writer=*/false)) {
             return ring_status::timed_out;
@@ -376,11 +408,18 @@ public:
             const std::uint64_t payload_at = ((r.pos + 1) % h->capacity_units) * unit;
             const std::size_t cap_bytes = static_cast<std::size_t>(h->capacity_units) * unit;
             const bool contiguous = payload_at + len <= cap_bytes;
-            if (last && (flags & chunk_first) != 0 && contiguous && !discarding) {
+            if (last && (flags & chunk_first) != 0 && (contiguous || two_parts) && !discarding) {
                 // The common case: decode in place, then publish the take.
                 const ring_word next{r.pos + units, r.count + 1, false};
                 try {
-                    sink(std::string_view(base + payload_at, len));
+                    if constexpr (two_parts) {
+                        const std::size_t n1 = std::min<std::size_t>(
+                            len, cap_bytes - static_cast<std::size_t>(payload_at));
+                        sink(std::string_view(base + payload_at, n1),
+                             std::string_view(base, len - n1));
+                    } else {
+                        sink(std::string_view(base + payload_at, len));
+                    }
                 } catch (...) {
                     take(next);  // an undecodable message is consumed, not retried forever
                     throw;
@@ -408,7 +447,11 @@ public:
                     r = {r.pos + units, r.count + 1, false};
                     continue;
                 }
-                sink(std::string_view(partial));
+                if constexpr (two_parts) {
+                    sink(std::string_view(partial), std::string_view());
+                } else {
+                    sink(std::string_view(partial));
+                }
                 return ring_status::ok;
             }
             r = {r.pos + units, r.count, true};
@@ -543,7 +586,7 @@ private:
     /// Publishes an ABORT chunk after a half-written message (the unit it
     /// needs was left free by the last chunk).
     void abort_open(ring_word w) {
-        write_chunk(w.pos, std::string_view(), ring_layout::chunk_abort);
+        write_chunk(w.pos, byte_pieces{}, 0, 0, ring_layout::chunk_abort);
         publish({w.pos + 1, w.count, false});
     }
 
@@ -554,20 +597,20 @@ private:
         return (rcache_.tail - r.pos) & ring_layout::pos_mask;
     }
 
-    /// Copies a chunk (header and bytes) at position `pos`, wrapping around.
-    void write_chunk(std::uint64_t pos, std::string_view bytes, std::uint32_t flags) noexcept {
+    /// Copies a chunk at position `pos`, wrapping around: its header, then
+    /// bytes [offset, offset + n) of the message.
+    void write_chunk(std::uint64_t pos, const byte_pieces& bytes, std::size_t offset, std::size_t n,
+                     std::uint32_t flags) noexcept {
         const std::uint64_t cap = hdr()->capacity_units;
         char* base = map_->data();
-        const std::uint32_t head[2] = {static_cast<std::uint32_t>(bytes.size()), flags};
+        const std::uint32_t head[2] = {static_cast<std::uint32_t>(n), flags};
         std::memcpy(base + (pos % cap) * ring_layout::unit, head, sizeof head);
         const std::size_t at = static_cast<std::size_t>(((pos + 1) % cap) * ring_layout::unit);
         const std::size_t cap_bytes = static_cast<std::size_t>(cap) * ring_layout::unit;
-        const std::size_t first = std::min(bytes.size(), cap_bytes - at);
-        if (first != 0) {
-            std::memcpy(base + at, bytes.data(), first);
-        }
-        if (bytes.size() > first) {
-            std::memcpy(base, bytes.data() + first, bytes.size() - first);
+        const std::size_t first = std::min(n, cap_bytes - at);
+        bytes.copy(offset, first, base + at);
+        if (n > first) {
+            bytes.copy(offset + first, n - first, base);
         }
     }
 
@@ -594,9 +637,39 @@ private:
         }
     }
 
-    // About 25 us on a current x86 core: long enough to catch a reply from a
-    // process running on another core, short enough not to steal a loaded CPU.
-    static constexpr int spin_rounds = 1000;
+    // Before it sleeps, a waiter spins, for an adaptive number of rounds per
+    // handle and side: twice what the last successful spin took (a process
+    // running on another core answers within a few hundred nanoseconds), at
+    // least min_spin, at most max_spin (about 25 us); halved after each spin
+    // that ended in sleep, since then the other side was not running (a busy
+    // machine, or it was asleep itself) and spinning only takes the core it
+    // may need. Every probe_every-th wait at the floor spins the most again,
+    // to find out when the other side runs once more.
+    static constexpr unsigned min_spin = 16;
+    static constexpr unsigned max_spin = 1000;
+    static constexpr unsigned probe_every = 32;
+
+    struct spin_state {
+        unsigned budget = max_spin;
+        unsigned at_floor = 0;
+    };
+
+    template <class Ready>
+    static bool spin(spin_state& st, Ready&& ready) {
+        unsigned rounds = st.budget;
+        if (rounds <= min_spin && ++st.at_floor % probe_every == 0) {
+            rounds = max_spin;
+        }
+        for (unsigned i = 0; i < rounds; ++i) {
+            cpu_relax();
+            if (ready()) {
+                st.budget = std::clamp(2 * i, min_spin, max_spin);
+                return true;
+            }
+        }
+        st.budget = std::max(min_spin, st.budget / 2);
+        return false;
+    }
 
     /// Writer: waits until `units` are free (0: until the reader takes
     /// anything, for maxsize). Refreshes the cached head. False on time-out.
@@ -615,11 +688,8 @@ private:
         if (!wait.block) {
             return false;
         }
-        for (int i = 0; i < spin_rounds; ++i) {
-            cpu_relax();
-            if (ready()) {
-                return true;
-            }
+        if (spin(space_spin_, ready)) {
+            return true;
         }
         for (;;) {
             h->space_waiting.store(1, std::memory_order_seq_cst);
@@ -652,11 +722,8 @@ private:
             return true;
         }
         if (wait.block) {
-            for (int i = 0; i < spin_rounds; ++i) {
-                cpu_relax();
-                if (ready()) {
-                    return true;
-                }
+            if (spin(data_spin_, ready)) {
+                return true;
             }
         } else if (!r.flag) {
             return false;
@@ -718,6 +785,8 @@ private:
         std::uint64_t tail = 0;
     } rcache_;
     std::string scratch_;
+    spin_state data_spin_;
+    spin_state space_spin_;
 };
 
 }  // namespace multiprocessing::detail
