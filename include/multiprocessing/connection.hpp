@@ -968,8 +968,13 @@ inline sockaddr_storage to_sockaddr(const connection::Address& address, socklen_
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    const int rc =
-        ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
+    int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
+    if ((rc != 0 || found == nullptr) && host == "localhost") {
+        // "localhost" is the loopback address (RFC 6761) even where no
+        // /etc/hosts says so (minimal containers); Python's default address
+        // for AF_INET is ('localhost', 0).
+        rc = ::getaddrinfo("127.0.0.1", service.c_str(), &hints, &found);
+    }
     if (rc != 0 || found == nullptr) {
         throw std::system_error(
             EHOSTUNREACH, std::generic_category(),
