@@ -189,29 +189,46 @@ enum class ring_status { ok, timed_out };
 class ring_mapping {
 public:
     ring_mapping(std::size_t capacity, std::int64_t maxsize) {
+        size_ = bytes_for(capacity);
+        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            throw_errno("Queue: mmap");
+        }
+        base_ = static_cast<char*>(p);
+        owned_ = true;
+        init(capacity, maxsize);
+    }
+
+    /// A ring in memory someone else owns (a Manager's segment): `memory`
+    /// holds bytes_for(capacity) bytes, 64-byte aligned, and stays mapped
+    /// while `keepalive` lives. `create`: initialise it; else attach to the
+    /// ring already there (throws std::invalid_argument if there is none).
+    ring_mapping(void* memory, std::shared_ptr<void> keepalive, bool create, std::size_t capacity,
+                 std::int64_t maxsize)
+        : base_(static_cast<char*>(memory)), keepalive_(std::move(keepalive)) {
+        if (create) {
+            size_ = bytes_for(capacity);
+            init(capacity, maxsize);
+        } else if (header()->magic != ring_layout::magic ||
+                   header()->version != ring_layout::version) {
+            throw std::invalid_argument("Queue: no queue ring at this address");
+        }
+    }
+
+    /// The bytes a ring of `capacity` bytes takes (header page included).
+    /// Throws std::invalid_argument for a capacity out of range.
+    static std::size_t bytes_for(std::size_t capacity) {
         using namespace ring_layout;
         if (capacity < min_capacity || capacity > max_capacity) {
             throw std::invalid_argument(
                 "Queue: capacity must be between " + std::to_string(min_capacity) + " and " +
                 std::to_string(max_capacity) + " bytes, got " + std::to_string(capacity));
         }
-        capacity = (capacity + unit - 1) / unit * unit;
-        size_ = data_offset + capacity;
-        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            throw_errno("Queue: mmap");
-        }
-        base_ = static_cast<char*>(p);
-        auto* h = new (base_) ring_header{};
-        h->magic = magic;
-        h->version = version;
-        h->capacity_units = capacity / unit;
-        h->maxsize = maxsize;
-        init_robust(&h->writer_mtx);
-        init_robust(&h->reader_mtx);
+        return data_offset + (capacity + unit - 1) / unit * unit;
     }
+
     ~ring_mapping() {
-        if (base_ != nullptr) {
+        if (owned_ && base_ != nullptr) {
             ::munmap(base_, size_);
         }
     }
@@ -222,6 +239,18 @@ public:
     char* data() const noexcept { return base_ + ring_layout::data_offset; }
 
 private:
+    void init(std::size_t capacity, std::int64_t maxsize) {
+        using namespace ring_layout;
+        capacity = (capacity + unit - 1) / unit * unit;
+        auto* h = new (base_) ring_header{};
+        h->magic = magic;
+        h->version = version;
+        h->capacity_units = capacity / unit;
+        h->maxsize = maxsize;
+        init_robust(&h->writer_mtx);
+        init_robust(&h->reader_mtx);
+    }
+
     void init_robust(pthread_mutex_t* m) {
         pthread_mutexattr_t attr;
         int err = ::pthread_mutexattr_init(&attr);
@@ -236,7 +265,9 @@ private:
         }
         ::pthread_mutexattr_destroy(&attr);
         if (err != 0) {
-            ::munmap(base_, size_);
+            if (owned_) {
+                ::munmap(base_, size_);
+            }
             base_ = nullptr;
             throw_errno("Queue: pthread_mutex_init", err);
         }
@@ -244,6 +275,8 @@ private:
 
     char* base_ = nullptr;
     std::size_t size_ = 0;
+    bool owned_ = false;
+    std::shared_ptr<void> keepalive_;
 };
 
 /// A handle on a ring: what one Queue object in one process uses. Holds
@@ -253,6 +286,9 @@ class shm_ring {
 public:
     shm_ring(std::size_t capacity, std::int64_t maxsize)
         : map_(std::make_shared<ring_mapping>(capacity, maxsize)) {}
+
+    /// A handle on a ring placed by the caller (see ring_mapping).
+    explicit shm_ring(std::shared_ptr<ring_mapping> map) : map_(std::move(map)) {}
 
     shm_ring(const shm_ring& other) : map_(other.map_) {}
     shm_ring& operator=(const shm_ring& other) {
