@@ -989,9 +989,8 @@ private:
         : proxy_base(std::move(owner), off) {}
 
     object& obj() const noexcept { return *seg_->template at<object>(off_); }
-    core c() const { return core(*seg_, obj(), who_); }
+    core c() const { return core(*seg_, obj(), "dict"); }
     detail::manager::object_lock lock(std::string_view who) const {
-        who_ = who;
         check(who);
         return detail::manager::object_lock(obj().h, who, [this] { c().repair(); });
     }
@@ -1008,9 +1007,6 @@ private:
         c().erase_at(i);
         return out;
     }
-
-    // The method running, for error messages (a string literal).
-    mutable std::string_view who_;
 };
 
 /// Python: ListProxy, what manager.list() returns. Each call is atomic.
@@ -1213,9 +1209,8 @@ private:
         : proxy_base(std::move(owner), off) {}
 
     object& obj() const noexcept { return *seg_->template at<object>(off_); }
-    core c() const { return core(*seg_, obj(), who_); }
+    core c() const { return core(*seg_, obj(), "list"); }
     detail::manager::object_lock lock(std::string_view who) const {
-        who_ = who;
         check(who);
         return detail::manager::object_lock(obj().h, who);
     }
@@ -1231,8 +1226,6 @@ private:
         }
         return std::nullopt;
     }
-
-    mutable std::string_view who_;
 };
 
 /// Python: ArrayProxy, what manager.Array(typecode, sequence) returns: a
@@ -1305,13 +1298,11 @@ private:
     ArrayProxy(std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off)
         : proxy_base(std::move(owner), off) {}
     object& obj() const noexcept { return *seg_->template at<object>(off_); }
-    core c() const { return core(*seg_, obj(), who_); }
+    core c() const { return core(*seg_, obj(), "Array"); }
     detail::manager::object_lock lock(std::string_view who) const {
-        who_ = who;
         check(who);
         return detail::manager::object_lock(obj().h, who);
     }
-    mutable std::string_view who_;
 };
 
 /// Python: ValueProxy, what manager.Value(typecode, value) returns: one
@@ -1336,9 +1327,9 @@ public:
     void set(const T& value) {
         detail::manager::encoded v(value);
         auto g = lock("Value.set");
-        const auto b = detail::manager::make_blob(*seg_, v.view(), who_);
+        const auto b = detail::manager::make_blob(*seg_, v.view(), "Value.set");
         const auto old = obj().blob.exchange(b);  // the commit
-        seg_->deallocate_at(old, who_);
+        seg_->deallocate_at(old, "Value.set");
     }
     void set_value(const T& value) { set(value); }
 
@@ -1353,11 +1344,9 @@ private:
         : proxy_base(std::move(owner), off) {}
     object& obj() const noexcept { return *seg_->template at<object>(off_); }
     detail::manager::object_lock lock(std::string_view who) const {
-        who_ = who;
         check(who);
         return detail::manager::object_lock(obj().h, who);
     }
-    mutable std::string_view who_;
 };
 
 /// Python: NamespaceProxy, what manager.Namespace() returns: named
@@ -1434,13 +1423,11 @@ private:
     NamespaceProxy(std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off)
         : proxy_base(std::move(owner), off) {}
     object& obj() const noexcept { return *seg_->at<object>(off_); }
-    core c() const { return core(*seg_, obj(), who_); }
+    core c() const { return core(*seg_, obj(), "Namespace"); }
     detail::manager::object_lock lock(std::string_view who) const {
-        who_ = who;
         check(who);
         return detail::manager::object_lock(obj().h, who, [this] { c().repair(); });
     }
-    mutable std::string_view who_;
 };
 
 /// Python: the proxy of manager.Queue() / manager.JoinableQueue() (a
