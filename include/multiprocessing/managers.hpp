@@ -77,7 +77,7 @@ struct ManagerOptions {
     /// Bytes of shared memory for all the manager's objects, reserved in
     /// /dev/shm when the manager starts. A manager Queue takes its ring's
     /// capacity (1 MiB by default) from it.
-    std::size_t capacity = std::size_t{64} << 20;
+    std::size_t capacity = std::size_t{32} << 20;
 };
 
 namespace detail {
