@@ -266,9 +266,10 @@ WORKLOADS += [
         name="manager_dict",
         title="manager.dict(): d[k] = i / d[k] from a child, 1024 int keys",
         binary="bench_managers",
-        iterations=1000000,
+        iterations=400000,  # the server rows take ~10 us per call
         python_iterations=20000,
         unit="ops",
+        compare=(Cpp("server_pipe", "server, Pipe"), Cpp("server_queues", "server, 2 Queues")),
         python_contexts=("fork",),
         goals={"py fork": 100},
         interleave=False,
