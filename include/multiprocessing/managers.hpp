@@ -1144,7 +1144,7 @@ public:
         std::size_t n = 0;
         const auto size = c().size();
         for (std::uint64_t i = 0; i < size; ++i) {
-            n += c().at(i) == v.view() ? 1 : 0;
+            n += c().at(i) == v.view() ? std::size_t{1} : std::size_t{0};
         }
         return n;
     }
