@@ -1514,6 +1514,10 @@ public:
     /// An unbound proxy (what deserialization starts from).
     QueueProxy() : base(detail::shm_ring(nullptr)) {}
 
+    /// Python: the proxy's manager address: the segment's name (as the
+    /// other proxies' address()).
+    std::string address() const { return seg_ ? seg_->name() : std::string(); }
+
 private:
     friend class SyncManager;
     QueueProxy(std::shared_ptr<detail::manager::segment> seg,
@@ -1620,6 +1624,10 @@ public:
 
     /// An unbound proxy (what deserialization starts from).
     SyncProxy() : Sync(placeholder()) {}
+
+    /// Python: the proxy's manager address: the segment's name (as the
+    /// other proxies' address()).
+    std::string address() const { return seg_ ? seg_->name() : std::string(); }
 
 private:
     friend class SyncManager;
