@@ -159,7 +159,7 @@ struct manager_state {
     std::atomic<bool> shut{false};
 
     void shutdown() noexcept {
-        if (owner && ::getpid() == creator && !shut.exchange(true)) {
+        if (seg && owner && ::getpid() == creator && !shut.exchange(true)) {
             seg->shut_down();
         }
     }
