@@ -485,7 +485,7 @@ TEST_CASE("Manager Array: fixed size, indices, out of range", "[managers]") {
 
 // =============================================================== Namespace
 
-TEST_CASE("Manager Namespace: set, get, has, del, names; AttributeError; wrong type",
+TEST_CASE("Manager Namespace: set, get, has, del, names, AttributeError, wrong type",
           "[managers]") {
     auto m = mp::Manager();
     auto ns = m.Namespace();
@@ -714,7 +714,7 @@ TEST_CASE("Manager Event, Condition and Barrier: basic behaviour", "[managers]")
 
 // ==================================================================== misuse
 
-TEST_CASE("SyncManager: start twice, factories before start, after shutdown; unbound proxies",
+TEST_CASE("SyncManager: start twice, factories before start and after shutdown, unbound proxies",
           "[managers]") {
     mp::SyncManager m;
     REQUIRE_FALSE(m.running());
@@ -760,7 +760,7 @@ TEST_CASE("SyncManager: start twice, factories before start, after shutdown; unb
     REQUIRE(throws_shut_down([&] { c.connect(name); }));
 }
 
-TEST_CASE("Manager proxies: equality, address, repr; a proxy received as another type",
+TEST_CASE("Manager proxies: equality, address, repr, a round trip through the codec",
           "[managers]") {
     auto m = mp::Manager();
     auto d = m.dict<std::string, int>();
@@ -1307,7 +1307,7 @@ TEST_CASE("Manager shutdown seen by a Pool worker, during a task and in a later 
     CHECK(later.find("shut down") != std::string::npos);
 }
 
-TEST_CASE("Manager: a proxy keeps its manager alive; the last one removes the segment",
+TEST_CASE("Manager: a proxy keeps its manager alive, the last one removes the segment",
           "[managers]") {
     std::string name;
     {
