@@ -26,7 +26,10 @@
 // killed at any instruction leaves the object as it was before or after the
 // change (a dict's hash index is rebuilt by the next user), leaking at most
 // the memory of the change. Queues and locks keep their own guarantees
-// (queues.hpp, synchronize.hpp).
+// (queues.hpp, synchronize.hpp). The heap's allocator is not crash-safe:
+// a process killed inside an allocation or a free marks the manager broken,
+// and every later call throws ProcessError naming it
+// (detail/manager_segment.hpp).
 #ifndef MULTIPROCESSING_MANAGERS_HPP
 #define MULTIPROCESSING_MANAGERS_HPP
 
