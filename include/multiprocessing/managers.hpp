@@ -26,7 +26,10 @@
 // killed at any instruction leaves the object as it was before or after the
 // change (a dict's hash index is rebuilt by the next user), leaking at most
 // the memory of the change. Queues and locks keep their own guarantees
-// (queues.hpp, synchronize.hpp).
+// (queues.hpp, synchronize.hpp). The heap's allocator is not crash-safe:
+// a process killed inside an allocation or a free marks the manager broken,
+// and every later call throws ProcessError naming it
+// (detail/manager_segment.hpp).
 #ifndef MULTIPROCESSING_MANAGERS_HPP
 #define MULTIPROCESSING_MANAGERS_HPP
 
@@ -159,7 +162,7 @@ struct manager_state {
     std::atomic<bool> shut{false};
 
     void shutdown() noexcept {
-        if (owner && ::getpid() == creator && !shut.exchange(true)) {
+        if (seg && owner && ::getpid() == creator && !shut.exchange(true)) {
             seg->shut_down();
         }
     }
@@ -1140,7 +1143,7 @@ public:
         std::size_t n = 0;
         const auto size = c().size();
         for (std::uint64_t i = 0; i < size; ++i) {
-            n += c().at(i) == v.view() ? 1 : 0;
+            n += c().at(i) == v.view() ? std::size_t{1} : std::size_t{0};
         }
         return n;
     }
@@ -1501,6 +1504,10 @@ public:
     /// An unbound proxy (what deserialization starts from).
     QueueProxy() : base(detail::shm_ring(nullptr)) {}
 
+    /// Python: the proxy's manager address: the segment's name (as the
+    /// other proxies' address()).
+    std::string address() const { return seg_ ? seg_->name() : std::string(); }
+
 private:
     friend class SyncManager;
     QueueProxy(std::shared_ptr<detail::manager::segment> seg,
@@ -1607,6 +1614,10 @@ public:
 
     /// An unbound proxy (what deserialization starts from).
     SyncProxy() : Sync(placeholder()) {}
+
+    /// Python: the proxy's manager address: the segment's name (as the
+    /// other proxies' address()).
+    std::string address() const { return seg_ ? seg_->name() : std::string(); }
 
 private:
     friend class SyncManager;

@@ -12,9 +12,10 @@
 // mutexes. A process killed while holding one never blocks the others: the
 // next locker gets EOWNERDEAD, repairs what the dead holder may have left
 // half done, and goes on. Objects are changed so that one 8-byte store
-// commits each change (see managers.hpp); the heap, if its holder died inside
-// the allocator, is checked (check_sanity) and, if damaged, the manager is
-// marked broken: every later call raises an error naming the dead process.
+// commits each change (see managers.hpp); the heap's allocator has no such
+// guarantee: if its holder died inside an allocator call (heap_busy), the
+// manager is marked broken: every later call raises an error naming the dead
+// process (rather than crash or loop on a half-changed free tree).
 #ifndef MULTIPROCESSING_DETAIL_MANAGER_SEGMENT_HPP
 #define MULTIPROCESSING_DETAIL_MANAGER_SEGMENT_HPP
 
@@ -53,7 +54,7 @@
 namespace multiprocessing::detail::manager {
 
 inline constexpr std::uint64_t segment_magic = 0x6d702d6d616e6167ULL;  // "mp-manag"
-inline constexpr std::uint32_t segment_version = 1;
+inline constexpr std::uint32_t segment_version = 2;
 inline constexpr std::size_t root_bytes = 4096;  // the heap starts on the next page
 inline constexpr std::size_t min_capacity = std::size_t{1} << 16;
 
@@ -109,6 +110,7 @@ struct root_page {
     std::atomic<std::uint32_t> shut_down{0};
     std::atomic<std::int32_t> broken_by{0};    // pid that died leaving the heap damaged
     std::atomic<std::int32_t> heap_holder{0};  // pid holding heap_mutex
+    std::atomic<std::int32_t> heap_busy{0};    // 1 while the allocator changes the heap
     alignas(64) pthread_mutex_t heap_mutex;
 };
 static_assert(sizeof(root_page) <= root_bytes);
@@ -280,8 +282,12 @@ public:
     /// (ENOMEM) naming the capacity when the segment is full.
     void* allocate(std::size_t bytes, std::string_view who, std::size_t align = 16) {
         heap_lock g(*this, who);
-        void* p = align <= 16 ? heap_->allocate(bytes, std::nothrow)
-                              : heap_->allocate_aligned(bytes, align, std::nothrow);
+        void* p = nullptr;
+        {
+            busy_mark busy(root());
+            p = align <= 16 ? heap_->allocate(bytes, std::nothrow)
+                            : heap_->allocate_aligned(bytes, align, std::nothrow);
+        }
         if (p == nullptr) {
             throw std::system_error(
                 ENOMEM, std::generic_category(),
@@ -296,6 +302,7 @@ public:
     void deallocate(void* p, std::string_view who) {
         if (p != nullptr) {
             heap_lock g(*this, who);
+            busy_mark busy(root());
             heap_->deallocate(p);
         }
     }
@@ -337,9 +344,13 @@ private:
             const int rc = ::pthread_mutex_lock(&r.heap_mutex);
             if (rc == EOWNERDEAD) {
                 const pid_t dead = r.heap_holder.load();
+                // Killed inside the allocator: its trees and block headers
+                // may be half changed in ways check_sanity() does not see
+                // (the next allocation then crashes or loops). Killed while
+                // holding the lock outside it: nothing is half done.
                 bool sane = false;
                 try {
-                    sane = s.heap_->check_sanity();
+                    sane = r.heap_busy.load() == 0 && s.heap_->check_sanity();
                 } catch (...) {
                     sane = false;
                 }
@@ -366,6 +377,19 @@ private:
 
     private:
         segment& s_;
+    };
+
+    /// Marks the heap as being changed for the duration of one allocator
+    /// call, so that a holder's death inside it is known.
+    class busy_mark {
+    public:
+        explicit busy_mark(root_page& r) : r_(r) { r_.heap_busy.exchange(1); }  // a full fence
+        ~busy_mark() { r_.heap_busy.store(0, std::memory_order_release); }
+        busy_mark(const busy_mark&) = delete;
+        busy_mark& operator=(const busy_mark&) = delete;
+
+    private:
+        root_page& r_;
     };
 
     static std::string new_name() {
