@@ -26,10 +26,8 @@
 // killed at any instruction leaves the object as it was before or after the
 // change (a dict's hash index is rebuilt by the next user), leaking at most
 // the memory of the change. Queues and locks keep their own guarantees
-// (queues.hpp, synchronize.hpp). The heap's allocator is not crash-safe:
-// a process killed inside an allocation or a free marks the manager broken,
-// and every later call throws ProcessError naming it
-// (detail/manager_segment.hpp).
+// (queues.hpp, synchronize.hpp). The heap's allocator commits each call with
+// one store too (detail/manager_heap.hpp).
 #ifndef MULTIPROCESSING_MANAGERS_HPP
 #define MULTIPROCESSING_MANAGERS_HPP
 
@@ -709,7 +707,7 @@ protected:
     proxy_base(std::shared_ptr<manager_state> owner, std::uint64_t off)
         : seg_(owner->seg), owner_(std::move(owner)), off_(off) {}
 
-    /// Throws if the proxy is unbound, or its manager shut down or broken.
+    /// Throws if the proxy is unbound, or its manager shut down.
     void check(std::string_view who) const {
         if (!seg_) {
             throw ProcessError(std::string(who) +

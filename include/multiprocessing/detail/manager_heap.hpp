@@ -113,7 +113,7 @@ public:
             return false;
         }
         h.next = s_.heads[h.cls].load(std::memory_order_relaxed);  // not yet in the list
-        s_.heads[h.cls].store(b, std::memory_order_release);        // the commit
+        s_.heads[h.cls].store(b, std::memory_order_release);       // the commit
         s_.free_bytes.fetch_add(class_size(h.cls), std::memory_order_relaxed);
         return true;
     }

@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: MIT
 //
 // The shared memory behind a Manager: one named POSIX segment holding a root
-// page, then a heap (Boost.Interprocess's rbtree_best_fit) where the managed
-// objects live. Every process that has a proxy maps the segment (by
+// page, then a heap (detail/manager_heap.hpp) where the managed objects
+// live. Every process that has a proxy maps the segment (by
 // inheritance or by name) and works on the objects directly; offsets, not
 // pointers, link them, since the segment may sit at another address in each
 // process.
@@ -12,23 +12,16 @@
 // mutexes. A process killed while holding one never blocks the others: the
 // next locker gets EOWNERDEAD, repairs what the dead holder may have left
 // half done, and goes on. Objects are changed so that one 8-byte store
-// commits each change (see managers.hpp); the heap's allocator has no such
-// guarantee: if its holder died inside an allocator call (heap_busy), the
-// manager is marked broken: every later call raises an error naming the dead
-// process (rather than crash or loop on a half-changed free tree).
+// commits each change (see managers.hpp), and so does every allocator call
+// (manager_heap.hpp): a death anywhere leaves nothing to repair in the heap.
 #ifndef MULTIPROCESSING_DETAIL_MANAGER_SEGMENT_HPP
 #define MULTIPROCESSING_DETAIL_MANAGER_SEGMENT_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/manager_heap.hpp>
 #include <multiprocessing/detail/posix.hpp>
 #include <multiprocessing/detail/shm_tracker.hpp>
 #include <multiprocessing/exceptions.hpp>
-
-#include <boost/interprocess/creation_tags.hpp>
-#include <boost/interprocess/indexes/iset_index.hpp>
-#include <boost/interprocess/managed_external_buffer.hpp>
-#include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
-#include <boost/interprocess/sync/mutex_family.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -54,15 +47,9 @@
 namespace multiprocessing::detail::manager {
 
 inline constexpr std::uint64_t segment_magic = 0x6d702d6d616e6167ULL;  // "mp-manag"
-inline constexpr std::uint32_t segment_version = 2;
+inline constexpr std::uint32_t segment_version = 3;
 inline constexpr std::size_t root_bytes = 4096;  // the heap starts on the next page
 inline constexpr std::size_t min_capacity = std::size_t{1} << 16;
-
-/// The heap: Boost's best-fit allocator without its own (non-robust) locks;
-/// segment::allocate/deallocate hold the root's robust heap mutex instead.
-using heap_type = boost::interprocess::basic_managed_external_buffer<
-    char, boost::interprocess::rbtree_best_fit<boost::interprocess::null_mutex_family>,
-    boost::interprocess::iset_index>;
 
 /// getpid(), cached (glibc makes it a system call each time) and re-read
 /// after fork.
@@ -108,10 +95,9 @@ struct root_page {
     std::uint64_t size;  // of the whole mapping
     std::int32_t creator;
     std::atomic<std::uint32_t> shut_down{0};
-    std::atomic<std::int32_t> broken_by{0};    // pid that died leaving the heap damaged
     std::atomic<std::int32_t> heap_holder{0};  // pid holding heap_mutex
-    std::atomic<std::int32_t> heap_busy{0};    // 1 while the allocator changes the heap
     alignas(64) pthread_mutex_t heap_mutex;
+    heap_state heap;
 };
 static_assert(sizeof(root_page) <= root_bytes);
 
@@ -133,7 +119,6 @@ public:
     segment(const segment&) = delete;
     segment& operator=(const segment&) = delete;
     ~segment() {
-        heap_.reset();
         if (base_ != nullptr) {
             ::munmap(base_, size_);
         }
@@ -183,8 +168,7 @@ public:
         r->size = capacity;
         r->creator = ::getpid();
         init_robust_mutex(&r->heap_mutex, "Manager");
-        s->heap_ = std::make_unique<heap_type>(boost::interprocess::create_only,
-                                               s->base_ + root_bytes, capacity - root_bytes);
+        heap::create(r->heap, root_bytes, capacity);
         remember(s);
         return s;
     }
@@ -234,8 +218,6 @@ public:
             throw std::invalid_argument(who + ": '" + name + "' is not a manager segment");
         }
         s->check_usable(who);
-        s->heap_ = std::make_unique<heap_type>(boost::interprocess::open_only,
-                                               s->base_ + root_bytes, size - root_bytes);
         remember(s);
         return s;
     }
@@ -258,52 +240,41 @@ public:
     }
 
     /// Throws if the manager was shut down or its heap is damaged.
-    bool usable() const noexcept {
-        const root_page& r = root();
-        return r.shut_down.load(std::memory_order_acquire) == 0 &&
-               r.broken_by.load(std::memory_order_acquire) == 0;
-    }
+    bool usable() const noexcept { return root().shut_down.load(std::memory_order_acquire) == 0; }
     void check_usable(std::string_view who) const {
-        if (usable()) {
-            return;
-        }
-        const root_page& r = root();
-        if (r.shut_down.load(std::memory_order_acquire) != 0) {
+        if (!usable()) {
             throw shut_down_error(name_, who);
-        }
-        if (const pid_t dead = r.broken_by.load(std::memory_order_acquire); dead != 0) {
-            throw ProcessError(std::string(who) + ": the Manager's shared memory (" + name_ +
-                               ") is unusable: process " + std::to_string(dead) +
-                               " died while allocating in it");
         }
     }
 
     /// `bytes` from the heap, `align`-aligned. Throws std::system_error
     /// (ENOMEM) naming the capacity when the segment is full.
-    void* allocate(std::size_t bytes, std::string_view who, std::size_t align = 16) {
+    void* allocate(std::size_t bytes, std::string_view who, std::size_t align = 8) {
         heap_lock g(*this, who);
-        void* p = nullptr;
-        {
-            busy_mark busy(root());
-            p = align <= 16 ? heap_->allocate(bytes, std::nothrow)
-                            : heap_->allocate_aligned(bytes, align, std::nothrow);
-        }
+        heap h(base_, root().heap);
+        void* p = h.allocate(bytes, align);
         if (p == nullptr) {
             throw std::system_error(
                 ENOMEM, std::generic_category(),
                 std::string(who) + ": the Manager's shared memory is full (" +
-                    std::to_string(size_) + " bytes; " + std::to_string(heap_->get_free_memory()) +
+                    std::to_string(size_) + " bytes; " + std::to_string(h.free_memory()) +
                     " free, " + std::to_string(bytes) +
                     " asked for); make it larger with ManagerOptions::capacity");
         }
         return p;
     }
 
+    /// Gives back what allocate() returned. Throws ProcessError for a
+    /// pointer that is not a block of this heap (a corrupted offset).
     void deallocate(void* p, std::string_view who) {
         if (p != nullptr) {
             heap_lock g(*this, who);
-            busy_mark busy(root());
-            heap_->deallocate(p);
+            if (!heap(base_, root().heap).deallocate(p)) {
+                throw ProcessError(std::string(who) +
+                                   ": freeing memory that is not a block of "
+                                   "the Manager's heap (" +
+                                   name_ + ")");
+            }
         }
     }
     void deallocate_at(std::uint64_t off, std::string_view who) {
@@ -315,7 +286,7 @@ public:
     /// Bytes free in the heap.
     std::size_t free_memory() {
         heap_lock g(*this, "Manager");
-        return heap_->get_free_memory();
+        return static_cast<std::size_t>(heap(base_, root().heap).free_memory());
     }
 
     /// Marks the manager shut down and removes its name (creator only).
@@ -335,7 +306,8 @@ private:
     segment(std::string name, char* base, std::size_t size)
         : name_(std::move(name)), base_(base), size_(size) {}
 
-    /// Holds the heap's robust mutex; repairs after a holder's death.
+    /// Holds the heap's robust mutex. A dead holder left nothing to repair
+    /// (every heap change is one store): the mutex is only made consistent.
     class heap_lock {
     public:
         heap_lock(segment& s, std::string_view who) : s_(s) {
@@ -343,30 +315,11 @@ private:
             s.check_usable(who);
             const int rc = ::pthread_mutex_lock(&r.heap_mutex);
             if (rc == EOWNERDEAD) {
-                const pid_t dead = r.heap_holder.load();
-                // Killed inside the allocator: its trees and block headers
-                // may be half changed in ways check_sanity() does not see
-                // (the next allocation then crashes or loops). Killed while
-                // holding the lock outside it: nothing is half done.
-                bool sane = false;
-                try {
-                    sane = r.heap_busy.load() == 0 && s.heap_->check_sanity();
-                } catch (...) {
-                    sane = false;
-                }
-                if (!sane) {
-                    r.broken_by.store(dead != 0 ? dead : -1);
-                }
                 ::pthread_mutex_consistent(&r.heap_mutex);
             } else if (rc != 0) {
                 throw_errno(std::string(who) + ": pthread_mutex_lock", rc);
             }
             r.heap_holder.store(this_pid(), std::memory_order_relaxed);
-            if (r.broken_by.load() != 0) {
-                r.heap_holder.store(0, std::memory_order_relaxed);
-                ::pthread_mutex_unlock(&r.heap_mutex);
-                s.check_usable(who);
-            }
         }
         ~heap_lock() {
             s_.root().heap_holder.store(0, std::memory_order_relaxed);
@@ -377,19 +330,6 @@ private:
 
     private:
         segment& s_;
-    };
-
-    /// Marks the heap as being changed for the duration of one allocator
-    /// call, so that a holder's death inside it is known.
-    class busy_mark {
-    public:
-        explicit busy_mark(root_page& r) : r_(r) { r_.heap_busy.exchange(1); }  // a full fence
-        ~busy_mark() { r_.heap_busy.store(0, std::memory_order_release); }
-        busy_mark(const busy_mark&) = delete;
-        busy_mark& operator=(const busy_mark&) = delete;
-
-    private:
-        root_page& r_;
     };
 
     static std::string new_name() {
@@ -425,7 +365,6 @@ private:
     std::string name_;
     char* base_ = nullptr;
     std::size_t size_ = 0;
-    std::unique_ptr<heap_type> heap_;
 };
 
 /// Holds an object's robust mutex. If its holder died, `repair` runs first
