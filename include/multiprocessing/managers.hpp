@@ -248,6 +248,7 @@ inline std::uint64_t make_object(segment& s, kind k, std::uint64_t tag, std::siz
     void* p = s.allocate(bytes, who, 64);
     std::memset(p, 0, bytes);
     auto* h = new (p) object_header{};
+    h->refs.store(1);  // the factory's proxy
     h->kind = static_cast<std::uint32_t>(k);
     h->type_tag = tag;
     try {
@@ -417,6 +418,9 @@ public:
             }
         }
     }
+
+    /// Frees the entries and the table (the object is going away).
+    void destroy() { free_table(o_.table.load(), true); }
 
     void clear() {
         const std::uint64_t fresh = new_table(8);
@@ -644,6 +648,14 @@ public:
         s_.deallocate_at(old, who_);
     }
 
+    /// Frees the items and the table (the object is going away).
+    void destroy() {
+        for (auto b : items()) {
+            s_.deallocate_at(b, who_);
+        }
+        s_.deallocate_at(o_.table.load(), who_);
+    }
+
     void clear() {
         const std::vector<std::uint64_t> old_items = items();
         replace_all({});
@@ -688,6 +700,118 @@ inline std::uint64_t normalize_index(std::int64_t i, std::uint64_t n, const char
     return static_cast<std::uint64_t>(i);
 }
 
+/// The payload of a Condition: its lock's object offset, then its state.
+struct condition_payload {
+    std::uint64_t lock_off;
+    sync_access::condition_state state;
+};
+
+/// Frees an object nobody refers to any more, with what it holds.
+inline void destroy_object(segment& s, std::uint64_t off) noexcept;
+
+/// Proxies stored inside a manager object (a dict of proxies, say) are
+/// decoded each time they are read: such a decode takes a reference of its
+/// own instead of adopting the one the stored bytes hold.
+inline int& stored_load_depth() noexcept {
+    thread_local int depth = 0;
+    return depth;
+}
+
+/// reduction::loads of bytes stored in a manager object.
+template <class T>
+T load_stored(std::string_view bytes) {
+    struct depth_guard {
+        depth_guard() noexcept { ++stored_load_depth(); }
+        ~depth_guard() { --stored_load_depth(); }
+        depth_guard(const depth_guard&) = delete;
+        depth_guard& operator=(const depth_guard&) = delete;
+    } guard;
+    return reduction::loads<T>(bytes);
+}
+
+/// One counted reference to a manager object (Python: a proxy's incref and
+/// decref on the server). The last one frees the object. A proxy being sent
+/// takes one for the bytes in flight; the receiver adopts it. References of
+/// a killed process, and of bytes never received, are never given back: the
+/// object then lives until the manager shuts down.
+class counted {
+public:
+    counted() = default;
+    /// Takes over a reference already counted (a new object's, or a sent one).
+    static counted adopt(std::shared_ptr<segment> s, std::uint64_t off) noexcept {
+        counted c;
+        c.seg_ = std::move(s);
+        c.off_ = off;
+        return c;
+    }
+    /// A reference for a proxy just decoded.
+    static counted received(std::shared_ptr<segment> s, std::uint64_t off) noexcept {
+        if (stored_load_depth() > 0) {
+            add(*s, off);
+        }
+        return adopt(std::move(s), off);
+    }
+    /// One more reference, for bytes being sent or stored.
+    static void add(segment& s, std::uint64_t off) noexcept {
+        s.at<object_header>(off)->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    counted(const counted& o) noexcept : seg_(o.seg_), off_(o.off_) {
+        if (seg_) {
+            add(*seg_, off_);
+        }
+    }
+    counted(counted&& o) noexcept : seg_(std::move(o.seg_)), off_(o.off_) { o.off_ = 0; }
+    counted& operator=(counted o) noexcept {
+        std::swap(seg_, o.seg_);
+        std::swap(off_, o.off_);
+        return *this;
+    }
+    ~counted() {
+        if (seg_ &&
+            seg_->at<object_header>(off_)->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            destroy_object(*seg_, off_);
+        }
+    }
+
+private:
+    std::shared_ptr<segment> seg_;
+    std::uint64_t off_ = 0;
+};
+
+inline void destroy_object(segment& s, std::uint64_t off) noexcept {
+    if (!s.usable()) {
+        return;  // shut down: the whole segment goes
+    }
+    try {
+        auto& h = *s.at<object_header>(off);
+        switch (static_cast<kind>(h.kind)) {
+            case kind::dict:
+            case kind::namespace_:
+                dict_core(s, *s.at<dict_object>(off), "Manager").destroy();
+                break;
+            case kind::list:
+            case kind::array: list_core(s, *s.at<list_object>(off), "Manager").destroy(); break;
+            case kind::value:
+                s.deallocate_at(s.at<value_object>(off)->blob.load(), "Manager");
+                break;
+            case kind::condition: {
+                const std::uint64_t lock =
+                    s.at<condition_payload>(off + object_header_bytes)->lock_off;
+                if (s.at<object_header>(lock)->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                    destroy_object(s, lock);
+                }
+                break;
+            }
+            default: break;
+        }
+        h.kind = 0;  // a stale proxy sent later is refused, not misread
+        s.deallocate_at(off, "Manager");
+    } catch (...) {
+        // A corrupt offset: leave the memory to the manager's shutdown.
+    }
+}
+
 /// What every proxy holds: the segment, the object's offset and, in the
 /// process that made the manager, the manager itself (so a proxy keeps its
 /// manager running, as in Python).
@@ -705,7 +829,7 @@ public:
 protected:
     proxy_base() = default;
     proxy_base(std::shared_ptr<manager_state> owner, std::uint64_t off)
-        : seg_(owner->seg), owner_(std::move(owner)), off_(off) {}
+        : seg_(owner->seg), owner_(std::move(owner)), off_(off), ref_(counted::adopt(seg_, off)) {}
 
     /// Throws if the proxy is unbound, or its manager shut down.
     void check(std::string_view who) const {
@@ -725,6 +849,7 @@ protected:
             }
             std::string name = seg_->name();
             ar(name, off_);
+            counted::add(*seg_, off_);  // for the bytes in flight
         } else {
             std::string name;
             std::uint64_t off = 0;
@@ -739,6 +864,7 @@ protected:
                 throw UnpicklingError(who + ": the object received is not a " + kind_name(k) +
                                       " of these types");
             }
+            ref_ = counted::received(s, off);
             seg_ = std::move(s);
             owner_.reset();
             off_ = off;
@@ -748,6 +874,7 @@ protected:
     std::shared_ptr<segment> seg_;
     std::shared_ptr<manager_state> owner_;
     std::uint64_t off_ = 0;
+    counted ref_;
 };
 
 template <class T>
@@ -805,7 +932,7 @@ public:
         if (i == core::npos) {
             throw KeyError("dict: key not found");
         }
-        return reduction::loads<V>(c().value_at(i));
+        return detail::manager::load_stored<V>(c().value_at(i));
     }
 
     /// Python: d.get(key): std::nullopt for Python's None.
@@ -817,7 +944,7 @@ public:
         if (i == core::npos) {
             return std::nullopt;
         }
-        return reduction::loads<V>(c().value_at(i));
+        return detail::manager::load_stored<V>(c().value_at(i));
     }
 
     /// Python: d.get(key, default).
@@ -895,8 +1022,8 @@ public:
         if (i == core::npos) {
             throw KeyError("popitem(): dictionary is empty");
         }
-        std::pair<K, V> out(reduction::loads<K>(c().key_at(i)),
-                            reduction::loads<V>(c().value_at(i)));
+        std::pair<K, V> out(detail::manager::load_stored<K>(c().key_at(i)),
+                            detail::manager::load_stored<V>(c().value_at(i)));
         c().erase_at(i);
         return out;
     }
@@ -910,7 +1037,7 @@ public:
         auto g = lock("dict.setdefault");
         const auto i = c().find(k.view(), h);
         if (i != core::npos) {
-            return reduction::loads<V>(c().value_at(i));
+            return detail::manager::load_stored<V>(c().value_at(i));
         }
         c().set(k.view(), h, v.view());
         return default_value;
@@ -943,22 +1070,25 @@ public:
     std::vector<K> keys() const {
         std::vector<K> out;
         auto g = lock("dict.keys");
-        c().for_each(
-            [&](std::string_view k, std::string_view) { out.push_back(reduction::loads<K>(k)); });
+        c().for_each([&](std::string_view k, std::string_view) {
+            out.push_back(detail::manager::load_stored<K>(k));
+        });
         return out;
     }
     std::vector<V> values() const {
         std::vector<V> out;
         auto g = lock("dict.values");
-        c().for_each(
-            [&](std::string_view, std::string_view v) { out.push_back(reduction::loads<V>(v)); });
+        c().for_each([&](std::string_view, std::string_view v) {
+            out.push_back(detail::manager::load_stored<V>(v));
+        });
         return out;
     }
     std::vector<std::pair<K, V>> items() const {
         std::vector<std::pair<K, V>> out;
         auto g = lock("dict.items");
         c().for_each([&](std::string_view k, std::string_view v) {
-            out.emplace_back(reduction::loads<K>(k), reduction::loads<V>(v));
+            out.emplace_back(detail::manager::load_stored<K>(k),
+                             detail::manager::load_stored<V>(v));
         });
         return out;
     }
@@ -1004,7 +1134,7 @@ private:
         if (i == core::npos) {
             return std::nullopt;
         }
-        std::optional<V> out(reduction::loads<V>(c().value_at(i)));
+        std::optional<V> out(detail::manager::load_stored<V>(c().value_at(i)));
         c().erase_at(i);
         return out;
     }
@@ -1031,7 +1161,7 @@ public:
     /// std::out_of_range ("list index out of range", Python's IndexError).
     T get(std::int64_t i) const {
         auto g = lock("list.__getitem__");
-        return reduction::loads<T>(c().at(index(i)));
+        return detail::manager::load_stored<T>(c().at(index(i)));
     }
 
     /// Python: l[i] = value.
@@ -1107,7 +1237,9 @@ public:
         }
         const auto at = detail::manager::normalize_index(i, n, "pop");
         std::optional<T> out;
-        c().pop(at, [&](std::string_view bytes) { out.emplace(reduction::loads<T>(bytes)); });
+        c().pop(at, [&](std::string_view bytes) {
+            out.emplace(detail::manager::load_stored<T>(bytes));
+        });
         return std::move(*out);
     }
 
@@ -1162,7 +1294,8 @@ public:
         std::vector<std::pair<T, std::uint64_t>> decoded;
         decoded.reserve(all.size());
         for (auto b : all) {
-            decoded.emplace_back(reduction::loads<T>(detail::manager::blob_view(*seg_, b)), b);
+            decoded.emplace_back(
+                detail::manager::load_stored<T>(detail::manager::blob_view(*seg_, b)), b);
         }
         std::stable_sort(decoded.begin(), decoded.end(),
                          [&](const auto& a, const auto& b) { return less(a.first, b.first); });
@@ -1187,7 +1320,7 @@ public:
         std::vector<T> out;
         out.reserve(static_cast<std::size_t>(n));
         for (std::uint64_t i = 0; i < n; ++i) {
-            out.push_back(reduction::loads<T>(c().at(i)));
+            out.push_back(detail::manager::load_stored<T>(c().at(i)));
         }
         return out;
     }
@@ -1249,7 +1382,7 @@ public:
     /// Python: a[i]. Throws std::out_of_range ("array index out of range").
     T get(std::int64_t i) const {
         auto g = lock("Array.__getitem__");
-        return reduction::loads<T>(
+        return detail::manager::load_stored<T>(
             c().at(detail::manager::normalize_index(i, c().size(), "array")));
     }
     /// Python: a[i] = value.
@@ -1284,7 +1417,7 @@ public:
         std::vector<T> out;
         out.reserve(static_cast<std::size_t>(n));
         for (std::uint64_t i = 0; i < n; ++i) {
-            out.push_back(reduction::loads<T>(c().at(i)));
+            out.push_back(detail::manager::load_stored<T>(c().at(i)));
         }
         return out;
     }
@@ -1320,7 +1453,8 @@ public:
     /// Python: v.get() / v.value.
     T get() const {
         auto g = lock("Value.get");
-        return reduction::loads<T>(detail::manager::blob_view(*seg_, obj().blob.load()));
+        return detail::manager::load_stored<T>(
+            detail::manager::blob_view(*seg_, obj().blob.load()));
     }
     T value() const { return get(); }
 
@@ -1381,7 +1515,7 @@ public:
         if (i == core::npos) {
             throw AttributeError("'Namespace' object has no attribute '" + name + "'");
         }
-        return reduction::loads<T>(c().value_at(i));
+        return detail::manager::load_stored<T>(c().value_at(i));
     }
 
     /// Python: hasattr(ns, name).
@@ -1409,7 +1543,7 @@ public:
         std::vector<std::string> out;
         auto g = lock("Namespace.__dir__");
         c().for_each([&](std::string_view k, std::string_view) {
-            out.push_back(reduction::loads<std::string>(k));
+            out.push_back(detail::manager::load_stored<std::string>(k));
         });
         return out;
     }
@@ -1490,12 +1624,14 @@ public:
             check("Queue proxy");
             std::string name = seg_->name();
             ar(name, off_);
+            detail::manager::counted::add(*seg_, off_);  // for the bytes in flight
         } else {
             std::string name;
             std::uint64_t off = 0;
             ar(name, off);
             auto s = detail::manager::segment::attach(name, "Queue proxy");
             *this = at(std::move(s), nullptr, off);
+            ref_ = detail::manager::counted::received(seg_, off_);
         }
     }
 
@@ -1512,6 +1648,9 @@ private:
                std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off,
                detail::shm_ring ring)
         : base(std::move(ring)), seg_(std::move(seg)), owner_(std::move(owner)), off_(off) {}
+
+    /// The object's counted reference: adopted from the factory or a decode.
+    void adopt() { ref_ = detail::manager::counted::adopt(seg_, off_); }
 
     static QueueProxy at(std::shared_ptr<detail::manager::segment> seg,
                          std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off) {
@@ -1540,6 +1679,7 @@ private:
     std::shared_ptr<detail::manager::segment> seg_;
     std::shared_ptr<detail::manager::manager_state> owner_;
     std::uint64_t off_ = 0;
+    detail::manager::counted ref_;
 };
 
 /// Proxies of the synchronization primitives (Python: AcquirerProxy,
@@ -1592,6 +1732,7 @@ public:
             check("send");
             std::string name = seg_->name();
             ar(name, off_);
+            detail::manager::counted::add(*seg_, off_);  // for the bytes in flight
         } else {
             std::string name;
             std::uint64_t off = 0;
@@ -1607,6 +1748,7 @@ public:
                                       detail::manager::kind_name(Kind));
             }
             *this = SyncProxy(s, nullptr, off, make(s, off));
+            ref_ = detail::manager::counted::received(seg_, off_);
         }
     }
 
@@ -1622,6 +1764,9 @@ private:
     SyncProxy(std::shared_ptr<detail::manager::segment> seg,
               std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off, Sync s)
         : Sync(std::move(s)), seg_(std::move(seg)), owner_(std::move(owner)), off_(off) {}
+
+    /// The object's counted reference: adopted from the factory.
+    void adopt() { ref_ = detail::manager::counted::adopt(seg_, off_); }
 
     void check(const char* method) const {
         if (seg_ && seg_->usable()) {
@@ -1641,6 +1786,7 @@ private:
     std::shared_ptr<detail::manager::segment> seg_;
     std::shared_ptr<detail::manager::manager_state> owner_;
     std::uint64_t off_ = 0;
+    detail::manager::counted ref_;
 };
 
 using LockProxy = SyncProxy<Lock, detail::manager::kind::lock>;
@@ -1654,12 +1800,6 @@ using BarrierProxy = SyncProxy<Barrier, detail::manager::kind::barrier>;
 namespace detail_sync {
 using namespace multiprocessing::detail;
 using namespace multiprocessing::detail::manager;
-
-/// The payload of a Condition: its lock's object offset, then its state.
-struct condition_payload {
-    std::uint64_t lock_off;
-    sync_access::condition_state state;
-};
 
 template <class S>
 std::shared_ptr<S> state_at(const std::shared_ptr<segment>& s, std::uint64_t off) {
@@ -1888,7 +2028,9 @@ public:
             auto map = std::make_shared<detail::ring_mapping>(
                 s.at<char>(off + object_header_bytes), state_->seg, true, options.capacity,
                 static_cast<std::int64_t>(options.maxsize));
-            return QueueProxy<T>(state_->seg, state_, off, detail::shm_ring(std::move(map)));
+            QueueProxy<T> q(state_->seg, state_, off, detail::shm_ring(std::move(map)));
+            q.adopt();
+            return q;
         } catch (...) {
             s.deallocate_at(off, "Queue");
             throw;
@@ -1961,7 +2103,9 @@ private:
             make_object(s, proxy_kind<Proxy>(), 0, object_header_bytes + sizeof(State), who);
         try {
             new (s.at<char>(off + object_header_bytes)) State(std::forward<A>(args)...);
-            return Proxy(state_->seg, state_, off, Proxy::make(state_->seg, off));
+            Proxy p(state_->seg, state_, off, Proxy::make(state_->seg, off));
+            p.adopt();
+            return p;
         } catch (...) {
             s.deallocate_at(off, who);
             throw;
@@ -1979,14 +2123,18 @@ private:
             throw std::invalid_argument(
                 "SyncManager.Condition: the lock belongs to another manager");
         }
-        const auto off =
-            make_object(s, kind::condition, 0,
-                        object_header_bytes + sizeof(detail_sync::condition_payload), "Condition");
+        const auto off = make_object(
+            s, kind::condition, 0, object_header_bytes + sizeof(detail::manager::condition_payload),
+            "Condition");
         try {
-            auto* p = new (s.at<char>(off + object_header_bytes)) detail_sync::condition_payload{};
+            auto* p =
+                new (s.at<char>(off + object_header_bytes)) detail::manager::condition_payload{};
             p->lock_off = lock.off_;
             new (&p->state) detail::sync_access::condition_state{};
-            return ConditionProxy(state_->seg, state_, off, ConditionProxy::make(state_->seg, off));
+            ConditionProxy c(state_->seg, state_, off, ConditionProxy::make(state_->seg, off));
+            c.adopt();
+            detail::manager::counted::add(s, lock.off_);  // the condition keeps its lock
+            return c;
         } catch (...) {
             s.deallocate_at(off, "Condition");
             throw;
@@ -2007,7 +2155,9 @@ private:
             if (timeout) {
                 s.at<object_header>(off)->extra = static_cast<std::uint64_t>(timeout->count());
             }
-            return BarrierProxy(state_->seg, state_, off, BarrierProxy::make(state_->seg, off));
+            BarrierProxy b(state_->seg, state_, off, BarrierProxy::make(state_->seg, off));
+            b.adopt();
+            return b;
         } catch (...) {
             s.deallocate_at(off, "Barrier");
             throw;

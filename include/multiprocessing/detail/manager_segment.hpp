@@ -47,7 +47,7 @@
 namespace multiprocessing::detail::manager {
 
 inline constexpr std::uint64_t segment_magic = 0x6d702d6d616e6167ULL;  // "mp-manag"
-inline constexpr std::uint32_t segment_version = 3;
+inline constexpr std::uint32_t segment_version = 4;
 inline constexpr std::size_t root_bytes = 4096;  // the heap starts on the next page
 inline constexpr std::size_t min_capacity = std::size_t{1} << 16;
 
@@ -108,6 +108,7 @@ struct object_header {
     std::uint64_t type_tag;               // of the element types, 0 if none
     std::atomic<std::int32_t> holder{0};  // pid holding `mutex`
     std::uint64_t extra;                  // per kind (a Barrier's time-out, ...)
+    std::atomic<std::int64_t> refs{0};    // proxies (and sent proxies) referring to it
     alignas(64) pthread_mutex_t mutex;
 };
 inline constexpr std::size_t object_header_bytes = (sizeof(object_header) + 63) / 64 * 64;
