@@ -639,18 +639,19 @@ private:
 
     // Before it sleeps, a waiter spins, for an adaptive number of rounds per
     // handle and side (a round is one cpu_relax(), some 10 to 30 ns). A wait
-    // that ends while spinning raises the budget to four times what it took,
-    // if that is more; an answer in time never lowers it. While the other
-    // side runs on another core, the budget thus stays well above its usual
-    // answer time, and a late answer (an interrupt, a page fault) does not
-    // cost a futex sleep and wake, which take microseconds (tens of them when
-    // a virtual machine must wake an idle CPU). A spin that ends in sleep
-    // halves the budget, down to min_spin (about a microsecond): the other
-    // side was not running (a busy machine, or it was asleep itself), and
-    // spinning only takes the core it may need. Every probe_every-th wait at
-    // the floor spins the most (max_spin, some 25 us) again, to find out when
-    // the other side runs once more.
-    static constexpr unsigned min_spin = 48;
+    // that ends while spinning raises the budget to four times what it took
+    // (at most twice the rounds it had), if that is more; an answer in time
+    // never lowers it. While the other side runs on another core, the budget
+    // thus stays well above its usual answer time, and a late answer (an
+    // interrupt, a page fault) does not cost a futex sleep and wake, which
+    // take microseconds (tens of them when a virtual machine must wake an
+    // idle CPU). A spin that ends in sleep halves the budget, down to
+    // min_spin (under a microsecond): the other side was not running (a busy
+    // machine, or it was idle itself), and spinning only takes the core it
+    // may need. Every probe_every-th wait at the floor spins the most
+    // (max_spin, some 25 us) again, to find out when the other side runs
+    // once more.
+    static constexpr unsigned min_spin = 16;
     static constexpr unsigned max_spin = 1000;
     static constexpr unsigned probe_every = 32;
 
@@ -668,7 +669,7 @@ private:
         for (unsigned i = 0; i < rounds; ++i) {
             cpu_relax();
             if (ready()) {
-                const unsigned need = std::clamp(4 * i, min_spin, max_spin);
+                const unsigned need = std::clamp(4 * i, min_spin, std::min(max_spin, 2 * rounds));
                 st.budget = std::max(need, st.budget);
                 return true;
             }
