@@ -52,6 +52,7 @@
 #include <multiprocessing/config.hpp>
 #include <multiprocessing/detail/futex.hpp>
 #include <multiprocessing/detail/posix.hpp>
+#include <multiprocessing/detail/robust_mutex.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -515,21 +516,21 @@ private:
     /// Unlocks a role mutex at scope exit.
     struct role_guard {
         pthread_mutex_t* m;
-        ~role_guard() { ::pthread_mutex_unlock(m); }
+        ~role_guard() { robust_unlock(m); }
     };
 
     ring_header* hdr() const noexcept { return map_->header(); }
 
     /// Takes a role (writer_mtx or reader_mtx), repairing after a dead holder.
     bool acquire(pthread_mutex_t* m, const wait_spec& wait, bool writer) {
-        int err = ::pthread_mutex_trylock(m);
+        int err = robust_trylock(m);
         if (err == EBUSY) {
             if (!wait.block) {
                 // Another process is in the middle of a put/get: give it a
                 // moment (a short critical section), as Python's lock would.
                 for (int i = 0; i < 2000 && err == EBUSY; ++i) {
                     cpu_relax();
-                    err = ::pthread_mutex_trylock(m);
+                    err = robust_trylock(m);
                 }
                 if (err == EBUSY) {
                     return false;
