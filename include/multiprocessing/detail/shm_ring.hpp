@@ -9,7 +9,8 @@
 // /dev/shm, and the kernel frees it when the last process mapping it ends.
 //
 // Roles. Producers take turns through `writer_mtx`, consumers through
-// `reader_mtx` (robust, process-shared POSIX mutexes). The holder of a role
+// `reader_mtx` (robust, process-shared POSIX mutexes; the uncontended lock
+// and unlock are done inline, see robust_mutex.hpp). The holder of a role
 // copies bytes without any other lock: the ring is single-producer,
 // single-consumer between the two role holders, and multi-producer,
 // multi-consumer overall. Each side publishes its progress in one 64-bit
