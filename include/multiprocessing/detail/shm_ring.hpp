@@ -9,7 +9,8 @@
 // /dev/shm, and the kernel frees it when the last process mapping it ends.
 //
 // Roles. Producers take turns through `writer_mtx`, consumers through
-// `reader_mtx` (robust, process-shared POSIX mutexes). The holder of a role
+// `reader_mtx` (robust, process-shared POSIX mutexes; the uncontended lock
+// and unlock are done inline, see robust_mutex.hpp). The holder of a role
 // copies bytes without any other lock: the ring is single-producer,
 // single-consumer between the two role holders, and multi-producer,
 // multi-consumer overall. Each side publishes its progress in one 64-bit
@@ -52,6 +53,7 @@
 #include <multiprocessing/config.hpp>
 #include <multiprocessing/detail/futex.hpp>
 #include <multiprocessing/detail/posix.hpp>
+#include <multiprocessing/detail/robust_mutex.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -551,21 +553,21 @@ private:
     /// Unlocks a role mutex at scope exit.
     struct role_guard {
         pthread_mutex_t* m;
-        ~role_guard() { ::pthread_mutex_unlock(m); }
+        ~role_guard() { robust_unlock(m); }
     };
 
     ring_header* hdr() const noexcept { return map_->header(); }
 
     /// Takes a role (writer_mtx or reader_mtx), repairing after a dead holder.
     bool acquire(pthread_mutex_t* m, const wait_spec& wait, bool writer) {
-        int err = ::pthread_mutex_trylock(m);
+        int err = robust_trylock(m);
         if (err == EBUSY) {
             if (!wait.block) {
                 // Another process is in the middle of a put/get: give it a
                 // moment (a short critical section), as Python's lock would.
                 for (int i = 0; i < 2000 && err == EBUSY; ++i) {
                     cpu_relax();
-                    err = ::pthread_mutex_trylock(m);
+                    err = robust_trylock(m);
                 }
                 if (err == EBUSY) {
                     return false;
@@ -674,13 +676,19 @@ private:
     }
 
     // Before it sleeps, a waiter spins, for an adaptive number of rounds per
-    // handle and side: twice what the last successful spin took (a process
-    // running on another core answers within a few hundred nanoseconds), at
-    // least min_spin, at most max_spin (about 25 us); halved after each spin
-    // that ended in sleep, since then the other side was not running (a busy
-    // machine, or it was asleep itself) and spinning only takes the core it
-    // may need. Every probe_every-th wait at the floor spins the most again,
-    // to find out when the other side runs once more.
+    // handle and side (a round is one cpu_relax(), some 10 to 30 ns). A wait
+    // that ends while spinning raises the budget to four times what it took
+    // (at most twice the rounds it had), if that is more; an answer in time
+    // never lowers it. While the other side runs on another core, the budget
+    // thus stays well above its usual answer time, and a late answer (an
+    // interrupt, a page fault) does not cost a futex sleep and wake, which
+    // take microseconds (tens of them when a virtual machine must wake an
+    // idle CPU). A spin that ends in sleep halves the budget, down to
+    // min_spin (under a microsecond): the other side was not running (a busy
+    // machine, or it was idle itself), and spinning only takes the core it
+    // may need. Every probe_every-th wait at the floor spins the most
+    // (max_spin, some 25 us) again, to find out when the other side runs
+    // once more.
     static constexpr unsigned min_spin = 16;
     static constexpr unsigned max_spin = 1000;
     static constexpr unsigned probe_every = 32;
@@ -699,7 +707,8 @@ private:
         for (unsigned i = 0; i < rounds; ++i) {
             cpu_relax();
             if (ready()) {
-                st.budget = std::clamp(2 * i, min_spin, max_spin);
+                const unsigned need = std::clamp(4 * i, min_spin, std::min(max_spin, 2 * rounds));
+                st.budget = std::max(need, st.budget);
                 return true;
             }
         }
