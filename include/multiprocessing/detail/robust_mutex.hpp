@@ -26,7 +26,8 @@
 // goes to glibc. It is compiled only where that layout is glibc's x86-64
 // one, and used only if the thread's registered list head says so
 // (get_robust_list: its futex_offset must be glibc's). Elsewhere both calls
-// are plain pthread_mutex_trylock/unlock.
+// are plain pthread_mutex_trylock/unlock, as they are everywhere when the
+// program defines MULTIPROCESSING_NO_INLINE_ROBUST_MUTEX.
 #ifndef MULTIPROCESSING_DETAIL_ROBUST_MUTEX_HPP
 #define MULTIPROCESSING_DETAIL_ROBUST_MUTEX_HPP
 
@@ -42,7 +43,7 @@
 #include <unistd.h>
 
 #if defined(__GLIBC__) && defined(__x86_64__) && defined(__PTHREAD_MUTEX_HAVE_PREV) && \
-    __PTHREAD_MUTEX_HAVE_PREV == 1
+    __PTHREAD_MUTEX_HAVE_PREV == 1 && !defined(MULTIPROCESSING_NO_INLINE_ROBUST_MUTEX)
 #    define MULTIPROCESSING_ROBUST_INLINE 1
 #else
 #    define MULTIPROCESSING_ROBUST_INLINE 0
