@@ -101,8 +101,9 @@ TEST_CASE("robust_mutex: exclusion, and glibc's calls mixed with the inline ones
     mpd::robust_unlock(b);
 }
 
-TEST_CASE("robust_mutex: a holder killed (not yet reaped) is found dead, then EOWNERDEAD, then usable",
-          "[robust_mutex][crash]") {
+TEST_CASE(
+    "robust_mutex: a holder killed (not yet reaped) is found dead, then EOWNERDEAD, then usable",
+    "[robust_mutex][crash]") {
     shared_mutexes s;
     for (const bool by_kill : {true, false}) {
         mp_test::report_pipe ready;
