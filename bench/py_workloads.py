@@ -338,6 +338,67 @@ def pool_primes(ctx, n):
     return seconds
 
 
+
+# -------------------------------------------------------------- managers
+# The cases of bench/bench_managers.cpp: a Manager() (its server process)
+# and a child using its proxies, both started before the clock starts (the
+# child waits on a Barrier); the clock stops when the child has been joined.
+
+def manager_ops_worker(obj, start, n, kind):
+    """n operations alternating a set and a get of what was just set: on a
+    dict, d[k] = i then d[k] (1024 keys); on a Value, v.value = i then v.value."""
+    start.wait()
+    if kind == "dict":
+        for i in range(n):
+            k = (i >> 1) & 1023
+            if i & 1 == 0:
+                obj[k] = i
+            elif obj[k] != i - 1:
+                raise RuntimeError("dict: wrong value read back")
+    else:
+        for i in range(n):
+            if i & 1 == 0:
+                obj.value = i
+            elif obj.value != i - 1:
+                raise RuntimeError("Value: wrong value read back")
+
+
+@workload("manager_dict")
+def manager_dict(ctx, n):
+    """A child sets and gets keys of manager.dict(): n operations."""
+    with ctx.Manager() as manager:
+        d = manager.dict()
+        start = ctx.Barrier(2)
+        procs = [ctx.Process(target=manager_ops_worker, args=(d, start, n, "dict"))]
+        seconds, _ = _timed(start, procs, lambda: None)
+        if n >= 2 and len(d) != min((n + 1) // 2, 1024):
+            raise RuntimeError("dict: wrong size")
+    return seconds
+
+
+@workload("manager_value")
+def manager_value(ctx, n):
+    """A child sets and gets manager.Value('q', 0): n operations."""
+    with ctx.Manager() as manager:
+        v = manager.Value("q", 0)
+        start = ctx.Barrier(2)
+        procs = [ctx.Process(target=manager_ops_worker, args=(v, start, n, "value"))]
+        seconds, _ = _timed(start, procs, lambda: None)
+    return seconds
+
+
+@workload("manager_queue")
+def manager_queue(ctx, n):
+    """1 producer child -> 1 consumer (this process) through manager.Queue()."""
+    with ctx.Manager() as manager:
+        q = manager.Queue()
+        start = ctx.Barrier(2)
+        procs = [ctx.Process(target=queue_producer, args=(q, start, n))]
+        seconds, total = _timed(start, procs, lambda: sum(q.get() for _ in range(n)))
+        _check_sum(total, n)
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))

@@ -258,6 +258,46 @@ WORKLOADS += [
 ]
 
 
+# Managers (bench_managers): the manager and the child are started before
+# the clock starts, on both sides; Python's manager is a server process that
+# every proxy call goes to and back.
+WORKLOADS += [
+    Workload(
+        name="manager_dict",
+        title="manager.dict(): d[k] = i / d[k] from a child, 1024 int keys",
+        binary="bench_managers",
+        iterations=400000,  # the server rows take ~10 us per call
+        python_iterations=20000,
+        unit="ops",
+        compare=(Cpp("server_pipe", "server, Pipe"), Cpp("server_queues", "server, 2 Queues")),
+        python_contexts=("fork",),
+        goals={"py fork": 100},
+        interleave=False,
+    ),
+    Workload(
+        name="manager_value",
+        title="manager.Value(): v.value = i / v.value from a child",
+        binary="bench_managers",
+        iterations=1000000,
+        python_iterations=20000,
+        unit="ops",
+        python_contexts=("fork",),
+        interleave=False,
+    ),
+    Workload(
+        name="manager_queue",
+        title="manager.Queue(), 1 producer child -> parent, 8-byte ints",
+        binary="bench_managers",
+        iterations=1000000,
+        python_iterations=20000,
+        unit="messages",
+        compare=(Cpp("ours_queue", "ours mp::Queue"),),
+        python_contexts=("fork",),
+        goals={"py fork": 100},
+        interleave=False,
+    ),
+]
+
 def machine_info():
     lines = []
     cpu = ""

@@ -12,6 +12,7 @@
 #include <multiprocessing/connection.hpp>
 #include <multiprocessing/context.hpp>
 #include <multiprocessing/exceptions.hpp>
+#include <multiprocessing/managers.hpp>
 #include <multiprocessing/pool.hpp>
 #include <multiprocessing/process.hpp>
 #include <multiprocessing/queues.hpp>

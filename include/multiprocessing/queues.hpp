@@ -73,6 +73,8 @@ class queue_base {
 public:
     explicit queue_base(const QueueOptions& options)
         : ring_(options.capacity, static_cast<std::int64_t>(options.maxsize)) {}
+    /// Over a ring placed elsewhere (a Manager's queues).
+    explicit queue_base(shm_ring ring) : ring_(std::move(ring)) {}
 
     /// Passing a queue through serialization (a Pool task, a Pipe) is an
     /// error, as in Python; a fork child inherits it instead.
@@ -329,6 +331,9 @@ public:
     std::size_t capacity() const noexcept { return this->ring_.capacity(); }
 
 protected:
+    /// Over a ring placed elsewhere (a Manager's queues).
+    explicit Queue(detail::shm_ring ring) : base(std::move(ring)) {}
+
     void check_open() const {
         if (closed_) {
             throw std::invalid_argument("Queue is closed");
@@ -387,6 +392,10 @@ public:
     bool join(std::chrono::duration<Rep, Period> timeout) {
         return this->ring_.join_tasks(detail::deadline_after(timeout));
     }
+
+protected:
+    /// Over a ring placed elsewhere (a Manager's queues).
+    explicit JoinableQueue(detail::shm_ring ring) : Queue<T>(std::move(ring)) {}
 };
 
 /// Python: multiprocessing.SimpleQueue(): put, get, empty and close only.

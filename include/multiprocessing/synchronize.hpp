@@ -37,6 +37,9 @@ class Condition;
 
 namespace detail {
 
+/// Builds the primitives over state placed elsewhere (a Manager's segment).
+struct sync_access;
+
 /// What Lock and RLock share: a handle to a lock_core in shared memory.
 class lock_handle {
 public:
@@ -92,6 +95,7 @@ public:
 
 protected:
     friend class multiprocessing::Condition;
+    friend struct sync_access;
     explicit lock_handle(bool recursive)
         : core_(make_shared_anonymous<lock_core>(recursive ? "RLock" : "Lock", recursive)) {}
     explicit lock_handle(std::shared_ptr<lock_core> core) : core_(std::move(core)) {}
@@ -109,6 +113,8 @@ protected:
 class Lock : public detail::lock_handle {
 public:
     Lock() : lock_handle(false) {}
+    /// Internal: a Lock over an existing core (a Manager's Lock).
+    explicit Lock(std::shared_ptr<detail::lock_core> core) : lock_handle(std::move(core)) {}
     /// Python: repr(lock), e.g. <Lock(owner=None)> or <Lock(owner=4242)> (a thread id).
     std::string repr() const {
         const pid_t o = core_->owner.load();
@@ -183,6 +189,9 @@ public:
     }
 
 protected:
+    friend struct detail::sync_access;
+    Semaphore(std::shared_ptr<detail::sem_core> core, const char* kind)
+        : core_(std::move(core)), kind_(kind) {}
     Semaphore(int value, bool bounded, const char* kind) : kind_(kind) {
         if (value < 0) {
             throw std::invalid_argument("semaphore initial value must be >= 0");
@@ -202,6 +211,11 @@ private:
 class BoundedSemaphore : public Semaphore {
 public:
     explicit BoundedSemaphore(int value = 1) : Semaphore(value, true, "BoundedSemaphore") {}
+
+private:
+    friend struct detail::sync_access;
+    explicit BoundedSemaphore(std::shared_ptr<detail::sem_core> core)
+        : Semaphore(std::move(core), "BoundedSemaphore") {}
 };
 
 /// Python: multiprocessing.Condition(lock=None). A condition variable over
@@ -283,12 +297,15 @@ public:
     bool owner_died() const noexcept { return lock_->owner_died.load() != 0; }
 
 private:
+    friend struct detail::sync_access;
     struct shared_state {
         detail::cond_core cond;
     };
     explicit Condition(std::shared_ptr<detail::lock_core> lock)
         : lock_(std::move(lock)),
           shared_(detail::make_shared_anonymous<shared_state>("Condition")) {}
+    Condition(std::shared_ptr<detail::lock_core> lock, std::shared_ptr<shared_state> shared)
+        : lock_(std::move(lock)), shared_(std::move(shared)) {}
     std::shared_ptr<detail::lock_core> lock_;
     std::shared_ptr<shared_state> shared_;
 };
@@ -319,10 +336,12 @@ public:
     std::string repr() const { return is_set() ? "<Event(set)>" : "<Event(unset)>"; }
 
 private:
+    friend struct detail::sync_access;
     struct state {
         detail::futex_word flag{0};
         std::atomic<std::uint32_t> waiters{0};
     };
+    explicit Event(std::shared_ptr<state> flag) : flag_(std::move(flag)) {}
     bool wait_until(const detail::deadline& until) {
         while (flag_->flag.load() == 0) {
             flag_->waiters.fetch_add(1);
@@ -406,6 +425,7 @@ public:
     bool broken() const noexcept { return state_->phase == broken_; }
 
 private:
+    friend struct detail::sync_access;
     enum phase_t : std::int32_t { filling = 0, draining = 1, resetting = -1, broken_ = -2 };
     struct state {
         explicit state(int n) : lock(false), parties(n) {}
@@ -480,6 +500,8 @@ private:
             s.cond.notify(s.lock, -1);
         }
     }
+
+    explicit Barrier(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
     std::shared_ptr<state> state_;
     std::function<void()> action_;

@@ -9,7 +9,8 @@
 // /dev/shm, and the kernel frees it when the last process mapping it ends.
 //
 // Roles. Producers take turns through `writer_mtx`, consumers through
-// `reader_mtx` (robust, process-shared POSIX mutexes). The holder of a role
+// `reader_mtx` (robust, process-shared POSIX mutexes; the uncontended lock
+// and unlock are done inline, see robust_mutex.hpp). The holder of a role
 // copies bytes without any other lock: the ring is single-producer,
 // single-consumer between the two role holders, and multi-producer,
 // multi-consumer overall. Each side publishes its progress in one 64-bit
@@ -52,6 +53,7 @@
 #include <multiprocessing/config.hpp>
 #include <multiprocessing/detail/futex.hpp>
 #include <multiprocessing/detail/posix.hpp>
+#include <multiprocessing/detail/robust_mutex.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -189,29 +191,46 @@ enum class ring_status { ok, timed_out };
 class ring_mapping {
 public:
     ring_mapping(std::size_t capacity, std::int64_t maxsize) {
+        size_ = bytes_for(capacity);
+        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            throw_errno("Queue: mmap");
+        }
+        base_ = static_cast<char*>(p);
+        owned_ = true;
+        init(capacity, maxsize);
+    }
+
+    /// A ring in memory someone else owns (a Manager's segment): `memory`
+    /// holds bytes_for(capacity) bytes, 64-byte aligned, and stays mapped
+    /// while `keepalive` lives. `create`: initialise it; else attach to the
+    /// ring already there (throws std::invalid_argument if there is none).
+    ring_mapping(void* memory, std::shared_ptr<void> keepalive, bool create, std::size_t capacity,
+                 std::int64_t maxsize)
+        : base_(static_cast<char*>(memory)), keepalive_(std::move(keepalive)) {
+        if (create) {
+            size_ = bytes_for(capacity);
+            init(capacity, maxsize);
+        } else if (header()->magic != ring_layout::magic ||
+                   header()->version != ring_layout::version) {
+            throw std::invalid_argument("Queue: no queue ring at this address");
+        }
+    }
+
+    /// The bytes a ring of `capacity` bytes takes (header page included).
+    /// Throws std::invalid_argument for a capacity out of range.
+    static std::size_t bytes_for(std::size_t capacity) {
         using namespace ring_layout;
         if (capacity < min_capacity || capacity > max_capacity) {
             throw std::invalid_argument(
                 "Queue: capacity must be between " + std::to_string(min_capacity) + " and " +
                 std::to_string(max_capacity) + " bytes, got " + std::to_string(capacity));
         }
-        capacity = (capacity + unit - 1) / unit * unit;
-        size_ = data_offset + capacity;
-        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            throw_errno("Queue: mmap");
-        }
-        base_ = static_cast<char*>(p);
-        auto* h = new (base_) ring_header{};
-        h->magic = magic;
-        h->version = version;
-        h->capacity_units = capacity / unit;
-        h->maxsize = maxsize;
-        init_robust(&h->writer_mtx);
-        init_robust(&h->reader_mtx);
+        return data_offset + (capacity + unit - 1) / unit * unit;
     }
+
     ~ring_mapping() {
-        if (base_ != nullptr) {
+        if (owned_ && base_ != nullptr) {
             ::munmap(base_, size_);
         }
     }
@@ -222,6 +241,18 @@ public:
     char* data() const noexcept { return base_ + ring_layout::data_offset; }
 
 private:
+    void init(std::size_t capacity, std::int64_t maxsize) {
+        using namespace ring_layout;
+        capacity = (capacity + unit - 1) / unit * unit;
+        auto* h = new (base_) ring_header{};
+        h->magic = magic;
+        h->version = version;
+        h->capacity_units = capacity / unit;
+        h->maxsize = maxsize;
+        init_robust(&h->writer_mtx);
+        init_robust(&h->reader_mtx);
+    }
+
     void init_robust(pthread_mutex_t* m) {
         pthread_mutexattr_t attr;
         int err = ::pthread_mutexattr_init(&attr);
@@ -236,7 +267,9 @@ private:
         }
         ::pthread_mutexattr_destroy(&attr);
         if (err != 0) {
-            ::munmap(base_, size_);
+            if (owned_) {
+                ::munmap(base_, size_);
+            }
             base_ = nullptr;
             throw_errno("Queue: pthread_mutex_init", err);
         }
@@ -244,6 +277,8 @@ private:
 
     char* base_ = nullptr;
     std::size_t size_ = 0;
+    bool owned_ = false;
+    std::shared_ptr<void> keepalive_;
 };
 
 /// A handle on a ring: what one Queue object in one process uses. Holds
@@ -253,6 +288,9 @@ class shm_ring {
 public:
     shm_ring(std::size_t capacity, std::int64_t maxsize)
         : map_(std::make_shared<ring_mapping>(capacity, maxsize)) {}
+
+    /// A handle on a ring placed by the caller (see ring_mapping).
+    explicit shm_ring(std::shared_ptr<ring_mapping> map) : map_(std::move(map)) {}
 
     shm_ring(const shm_ring& other) : map_(other.map_) {}
     shm_ring& operator=(const shm_ring& other) {
@@ -515,21 +553,21 @@ private:
     /// Unlocks a role mutex at scope exit.
     struct role_guard {
         pthread_mutex_t* m;
-        ~role_guard() { ::pthread_mutex_unlock(m); }
+        ~role_guard() { robust_unlock(m); }
     };
 
     ring_header* hdr() const noexcept { return map_->header(); }
 
     /// Takes a role (writer_mtx or reader_mtx), repairing after a dead holder.
     bool acquire(pthread_mutex_t* m, const wait_spec& wait, bool writer) {
-        int err = ::pthread_mutex_trylock(m);
+        int err = robust_trylock(m);
         if (err == EBUSY) {
             if (!wait.block) {
                 // Another process is in the middle of a put/get: give it a
                 // moment (a short critical section), as Python's lock would.
                 for (int i = 0; i < 2000 && err == EBUSY; ++i) {
                     cpu_relax();
-                    err = ::pthread_mutex_trylock(m);
+                    err = robust_trylock(m);
                 }
                 if (err == EBUSY) {
                     return false;
@@ -638,13 +676,19 @@ private:
     }
 
     // Before it sleeps, a waiter spins, for an adaptive number of rounds per
-    // handle and side: twice what the last successful spin took (a process
-    // running on another core answers within a few hundred nanoseconds), at
-    // least min_spin, at most max_spin (about 25 us); halved after each spin
-    // that ended in sleep, since then the other side was not running (a busy
-    // machine, or it was asleep itself) and spinning only takes the core it
-    // may need. Every probe_every-th wait at the floor spins the most again,
-    // to find out when the other side runs once more.
+    // handle and side (a round is one cpu_relax(), some 10 to 30 ns). A wait
+    // that ends while spinning raises the budget to four times what it took
+    // (at most twice the rounds it had), if that is more; an answer in time
+    // never lowers it. While the other side runs on another core, the budget
+    // thus stays well above its usual answer time, and a late answer (an
+    // interrupt, a page fault) does not cost a futex sleep and wake, which
+    // take microseconds (tens of them when a virtual machine must wake an
+    // idle CPU). A spin that ends in sleep halves the budget, down to
+    // min_spin (under a microsecond): the other side was not running (a busy
+    // machine, or it was idle itself), and spinning only takes the core it
+    // may need. Every probe_every-th wait at the floor spins the most
+    // (max_spin, some 25 us) again, to find out when the other side runs
+    // once more.
     static constexpr unsigned min_spin = 16;
     static constexpr unsigned max_spin = 1000;
     static constexpr unsigned probe_every = 32;
@@ -663,7 +707,8 @@ private:
         for (unsigned i = 0; i < rounds; ++i) {
             cpu_relax();
             if (ready()) {
-                st.budget = std::clamp(2 * i, min_spin, max_spin);
+                const unsigned need = std::clamp(4 * i, min_spin, std::min(max_spin, 2 * rounds));
+                st.budget = std::max(need, st.budget);
                 return true;
             }
         }
