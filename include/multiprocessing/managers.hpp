@@ -1914,15 +1914,7 @@ public:
     /// Python: manager.list(sequence=()).
     template <class T>
     ListProxy<T> list(const std::vector<T>& items = {}) {
-        std::vector<std::string> enc;
-        enc.reserve(items.size());
-        for (const auto& v : items) {
-            enc.push_back(reduction::dumps(v));
-        }
-        auto& s = seg("list");
-        const auto off = detail::manager::list_core::create(
-            s, detail::manager::kind::list, detail::manager::tag_of<T>(), enc, "list");
-        return ListProxy<T>(state_, off);
+        return ListProxy<T>(state_, sequence(detail::manager::kind::list, items, "list"));
     }
     template <class T>
     ListProxy<T> list(std::initializer_list<T> items) {
@@ -1954,15 +1946,7 @@ public:
     /// Python: manager.Array(typecode, sequence).
     template <class T>
     ArrayProxy<T> Array(const std::vector<T>& items) {
-        std::vector<std::string> enc;
-        enc.reserve(items.size());
-        for (const auto& v : items) {
-            enc.push_back(reduction::dumps(v));
-        }
-        auto& s = seg("Array");
-        const auto off = detail::manager::list_core::create(
-            s, detail::manager::kind::array, detail::manager::tag_of<T>(), enc, "Array");
-        return ArrayProxy<T>(state_, off);
+        return ArrayProxy<T>(state_, sequence(detail::manager::kind::array, items, "Array"));
     }
     template <class T>
     ArrayProxy<T> Array(std::initializer_list<T> items) {
@@ -2052,6 +2036,18 @@ private:
         }
         state_->seg->check_usable(std::string("SyncManager.") + what);
         return *state_->seg;
+    }
+
+    /// A new list or Array object holding `items`; its offset.
+    template <class T>
+    std::uint64_t sequence(detail::manager::kind k, const std::vector<T>& items, const char* who) {
+        std::vector<std::string> enc;
+        enc.reserve(items.size());
+        for (const auto& v : items) {
+            enc.push_back(reduction::dumps(v));
+        }
+        return detail::manager::list_core::create(seg(who), k, detail::manager::tag_of<T>(), enc,
+                                                  who);
     }
 
     static void check_count(int value, const char* message) {
