@@ -1140,19 +1140,20 @@ private:
     }
 };
 
-/// Python: ListProxy, what manager.list() returns. Each call is atomic.
-/// Items are compared (index, count, remove) by their serialized bytes.
-template <class T>
-class ListProxy : public detail::manager::proxy_base {
-    using core = detail::manager::list_core;
-    using object = detail::manager::list_object;
+}  // namespace managers
+
+namespace detail::manager {
+
+/// What ListProxy and ArrayProxy share: a sequence of T in a list_object,
+/// read and written item by item. Each call is atomic.
+template <class T, kind K>
+class sequence_proxy : public proxy_base {
+    static constexpr bool is_list = K == kind::list;
 
 public:
-    ListProxy() = default;
-
     /// Python: len(l).
     std::size_t size() const {
-        auto g = lock("list.__len__");
+        auto g = lock(is_list ? "list.__len__" : "Array.__len__");
         return static_cast<std::size_t>(c().size());
     }
     std::size_t len() const { return size(); }
@@ -1160,14 +1161,14 @@ public:
     /// Python: l[i] (negative i counts from the end). Throws
     /// std::out_of_range ("list index out of range", Python's IndexError).
     T get(std::int64_t i) const {
-        auto g = lock("list.__getitem__");
-        return detail::manager::load_stored<T>(c().at(index(i)));
+        auto g = lock(is_list ? "list.__getitem__" : "Array.__getitem__");
+        return load_stored<T>(c().at(index(i)));
     }
 
     /// Python: l[i] = value.
     void set(std::int64_t i, const T& value) {
-        detail::manager::encoded v(value);
-        auto g = lock("list.__setitem__");
+        encoded v(value);
+        auto g = lock(is_list ? "list.__setitem__" : "Array.__setitem__");
         c().set(index(i), v.view());
     }
 
@@ -1175,20 +1176,71 @@ public:
     class item {
     public:
         item& operator=(const T& value) {
-            l_.set(i_, value);
+            seq_.set(i_, value);
             return *this;
         }
-        operator T() const { return l_.get(i_); }
-        T get() const { return l_.get(i_); }
+        operator T() const { return seq_.get(i_); }
+        T get() const { return seq_.get(i_); }
 
     private:
-        friend class ListProxy;
-        item(ListProxy& l, std::int64_t i) : l_(l), i_(i) {}
-        ListProxy& l_;
+        friend class sequence_proxy;
+        item(sequence_proxy& seq, std::int64_t i) : seq_(seq), i_(i) {}
+        sequence_proxy& seq_;
         std::int64_t i_;
     };
     item operator[](std::int64_t i) { return item(*this, i); }
     T operator[](std::int64_t i) const { return get(i); }
+
+    /// Python: list(l) / l[:]: a snapshot as a std::vector.
+    std::vector<T> tolist() const {
+        auto g = lock(is_list ? "list.__getitem__" : "Array.__getitem__");
+        const auto n = c().size();
+        std::vector<T> out;
+        out.reserve(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i) {
+            out.push_back(load_stored<T>(c().at(i)));
+        }
+        return out;
+    }
+
+    /// Sending a proxy: the other process uses the same sequence.
+    template <class Archive>
+    void serialize(Archive& ar) {
+        serialize_ref(ar, K, tag_of<T>());
+    }
+
+protected:
+    sequence_proxy() = default;
+    sequence_proxy(std::shared_ptr<manager_state> owner, std::uint64_t off)
+        : proxy_base(std::move(owner), off) {}
+
+    list_object& obj() const noexcept { return *seg_->at<list_object>(off_); }
+    list_core c() const { return list_core(*seg_, obj(), is_list ? "list" : "Array"); }
+    object_lock lock(std::string_view who) const {
+        check(who);
+        return object_lock(obj().h, who);
+    }
+    std::uint64_t index(std::int64_t i) const {
+        return normalize_index(i, c().size(), is_list ? "list" : "array");
+    }
+};
+
+}  // namespace detail::manager
+
+namespace managers {
+
+/// Python: ListProxy, what manager.list() returns. Each call is atomic.
+/// Items are compared (index, count, remove) by their serialized bytes.
+template <class T>
+class ListProxy : public detail::manager::sequence_proxy<T, detail::manager::kind::list> {
+    using base = detail::manager::sequence_proxy<T, detail::manager::kind::list>;
+    using base::c;
+    using base::lock;
+    using base::off_;
+    using base::seg_;
+
+public:
+    ListProxy() = default;
 
     /// Python: l.append(value).
     void append(const T& value) {
@@ -1313,44 +1365,19 @@ public:
         c().clear();
     }
 
-    /// Python: list(l) / l[:]: a snapshot as a std::vector.
-    std::vector<T> tolist() const {
-        auto g = lock("list.__getitem__");
-        const auto n = c().size();
-        std::vector<T> out;
-        out.reserve(static_cast<std::size_t>(n));
-        for (std::uint64_t i = 0; i < n; ++i) {
-            out.push_back(detail::manager::load_stored<T>(c().at(i)));
-        }
-        return out;
-    }
-    std::vector<T> copy() const { return tolist(); }
+    std::vector<T> copy() const { return this->tolist(); }
 
     /// Python: repr(proxy) (its type and manager; not the contents).
     std::string repr() const {
-        return "<ListProxy object, typeid 'list' at " + address() + "+" + std::to_string(off_) +
-               ">";
-    }
-
-    template <class Archive>
-    void serialize(Archive& ar) {
-        serialize_ref(ar, detail::manager::kind::list, detail::manager::tag_of<T>());
+        return "<ListProxy object, typeid 'list' at " + this->address() + "+" +
+               std::to_string(off_) + ">";
     }
 
 private:
     friend class SyncManager;
     ListProxy(std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off)
-        : proxy_base(std::move(owner), off) {}
+        : base(std::move(owner), off) {}
 
-    object& obj() const noexcept { return *seg_->template at<object>(off_); }
-    core c() const { return core(*seg_, obj(), "list"); }
-    detail::manager::object_lock lock(std::string_view who) const {
-        check(who);
-        return detail::manager::object_lock(obj().h, who);
-    }
-    std::uint64_t index(std::int64_t i) const {
-        return detail::manager::normalize_index(i, c().size(), "list");
-    }
     std::optional<std::uint64_t> find(std::string_view bytes, std::size_t start) const {
         const auto n = c().size();
         for (std::uint64_t i = start; i < n; ++i) {
@@ -1363,80 +1390,19 @@ private:
 };
 
 /// Python: ArrayProxy, what manager.Array(typecode, sequence) returns: a
-/// fixed-length sequence of T. Each call is atomic.
+/// fixed-length sequence of T (len, a[i], a[i] = x, tolist). Each call is
+/// atomic.
 template <class T>
-class ArrayProxy : public detail::manager::proxy_base {
-    using core = detail::manager::list_core;
-    using object = detail::manager::list_object;
+class ArrayProxy : public detail::manager::sequence_proxy<T, detail::manager::kind::array> {
+    using base = detail::manager::sequence_proxy<T, detail::manager::kind::array>;
 
 public:
     ArrayProxy() = default;
 
-    /// Python: len(a).
-    std::size_t size() const {
-        auto g = lock("Array.__len__");
-        return static_cast<std::size_t>(c().size());
-    }
-    std::size_t len() const { return size(); }
-
-    /// Python: a[i]. Throws std::out_of_range ("array index out of range").
-    T get(std::int64_t i) const {
-        auto g = lock("Array.__getitem__");
-        return detail::manager::load_stored<T>(
-            c().at(detail::manager::normalize_index(i, c().size(), "array")));
-    }
-    /// Python: a[i] = value.
-    void set(std::int64_t i, const T& value) {
-        detail::manager::encoded v(value);
-        auto g = lock("Array.__setitem__");
-        c().set(detail::manager::normalize_index(i, c().size(), "array"), v.view());
-    }
-
-    class item {
-    public:
-        item& operator=(const T& value) {
-            a_.set(i_, value);
-            return *this;
-        }
-        operator T() const { return a_.get(i_); }
-        T get() const { return a_.get(i_); }
-
-    private:
-        friend class ArrayProxy;
-        item(ArrayProxy& a, std::int64_t i) : a_(a), i_(i) {}
-        ArrayProxy& a_;
-        std::int64_t i_;
-    };
-    item operator[](std::int64_t i) { return item(*this, i); }
-    T operator[](std::int64_t i) const { return get(i); }
-
-    /// Python: a[:] / list(a): a snapshot.
-    std::vector<T> tolist() const {
-        auto g = lock("Array.__getitem__");
-        const auto n = c().size();
-        std::vector<T> out;
-        out.reserve(static_cast<std::size_t>(n));
-        for (std::uint64_t i = 0; i < n; ++i) {
-            out.push_back(detail::manager::load_stored<T>(c().at(i)));
-        }
-        return out;
-    }
-
-    template <class Archive>
-    void serialize(Archive& ar) {
-        serialize_ref(ar, detail::manager::kind::array, detail::manager::tag_of<T>());
-    }
-
 private:
     friend class SyncManager;
     ArrayProxy(std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off)
-        : proxy_base(std::move(owner), off) {}
-    object& obj() const noexcept { return *seg_->template at<object>(off_); }
-    core c() const { return core(*seg_, obj(), "Array"); }
-    detail::manager::object_lock lock(std::string_view who) const {
-        check(who);
-        return detail::manager::object_lock(obj().h, who);
-    }
+        : base(std::move(owner), off) {}
 };
 
 /// Python: ValueProxy, what manager.Value(typecode, value) returns: one
@@ -1948,15 +1914,7 @@ public:
     /// Python: manager.list(sequence=()).
     template <class T>
     ListProxy<T> list(const std::vector<T>& items = {}) {
-        std::vector<std::string> enc;
-        enc.reserve(items.size());
-        for (const auto& v : items) {
-            enc.push_back(reduction::dumps(v));
-        }
-        auto& s = seg("list");
-        const auto off = detail::manager::list_core::create(
-            s, detail::manager::kind::list, detail::manager::tag_of<T>(), enc, "list");
-        return ListProxy<T>(state_, off);
+        return ListProxy<T>(state_, sequence(detail::manager::kind::list, items, "list"));
     }
     template <class T>
     ListProxy<T> list(std::initializer_list<T> items) {
@@ -1988,15 +1946,7 @@ public:
     /// Python: manager.Array(typecode, sequence).
     template <class T>
     ArrayProxy<T> Array(const std::vector<T>& items) {
-        std::vector<std::string> enc;
-        enc.reserve(items.size());
-        for (const auto& v : items) {
-            enc.push_back(reduction::dumps(v));
-        }
-        auto& s = seg("Array");
-        const auto off = detail::manager::list_core::create(
-            s, detail::manager::kind::array, detail::manager::tag_of<T>(), enc, "Array");
-        return ArrayProxy<T>(state_, off);
+        return ArrayProxy<T>(state_, sequence(detail::manager::kind::array, items, "Array"));
     }
     template <class T>
     ArrayProxy<T> Array(std::initializer_list<T> items) {
@@ -2086,6 +2036,18 @@ private:
         }
         state_->seg->check_usable(std::string("SyncManager.") + what);
         return *state_->seg;
+    }
+
+    /// A new list or Array object holding `items`; its offset.
+    template <class T>
+    std::uint64_t sequence(detail::manager::kind k, const std::vector<T>& items, const char* who) {
+        std::vector<std::string> enc;
+        enc.reserve(items.size());
+        for (const auto& v : items) {
+            enc.push_back(reduction::dumps(v));
+        }
+        return detail::manager::list_core::create(seg(who), k, detail::manager::tag_of<T>(), enc,
+                                                  who);
     }
 
     static void check_count(int value, const char* message) {

@@ -20,6 +20,7 @@
 #include <multiprocessing/config.hpp>
 #include <multiprocessing/detail/manager_heap.hpp>
 #include <multiprocessing/detail/posix.hpp>
+#include <multiprocessing/detail/robust_mutex.hpp>
 #include <multiprocessing/detail/shm_tracker.hpp>
 #include <multiprocessing/exceptions.hpp>
 
@@ -66,25 +67,6 @@ inline pid_t this_pid() noexcept {
         pid.store(p, std::memory_order_relaxed);
     }
     return p;
-}
-
-/// Initialises a robust, process-shared mutex.
-inline void init_robust_mutex(pthread_mutex_t* m, const char* who) {
-    pthread_mutexattr_t attr;
-    int r = ::pthread_mutexattr_init(&attr);
-    if (r == 0) {
-        r = ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    }
-    if (r == 0) {
-        r = ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    }
-    if (r == 0) {
-        r = ::pthread_mutex_init(m, &attr);
-    }
-    ::pthread_mutexattr_destroy(&attr);
-    if (r != 0) {
-        throw_errno(std::string(who) + ": pthread_mutex_init", r);
-    }
 }
 
 /// The segment's first page.

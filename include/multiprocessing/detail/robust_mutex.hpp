@@ -32,6 +32,7 @@
 #define MULTIPROCESSING_DETAIL_ROBUST_MUTEX_HPP
 
 #include <multiprocessing/config.hpp>
+#include <multiprocessing/detail/posix.hpp>
 #include <multiprocessing/detail/sync_core.hpp>
 
 #include <cerrno>
@@ -39,6 +40,7 @@
 #include <cstdint>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <string>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +84,25 @@ inline void robust_compiler_barrier() noexcept {
 }
 
 #endif
+
+/// Initialises a robust, process-shared mutex.
+inline void init_robust_mutex(pthread_mutex_t* m, const char* who) {
+    pthread_mutexattr_t attr;
+    int r = ::pthread_mutexattr_init(&attr);
+    if (r == 0) {
+        r = ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    }
+    if (r == 0) {
+        r = ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    }
+    if (r == 0) {
+        r = ::pthread_mutex_init(m, &attr);
+    }
+    ::pthread_mutexattr_destroy(&attr);
+    if (r != 0) {
+        throw_errno(std::string(who) + ": pthread_mutex_init", r);
+    }
+}
 
 /// pthread_mutex_trylock of a robust, process-shared, normal mutex: 0,
 /// EBUSY, EOWNERDEAD (then the caller must repair and make it consistent),

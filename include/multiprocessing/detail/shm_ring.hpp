@@ -254,24 +254,14 @@ private:
     }
 
     void init_robust(pthread_mutex_t* m) {
-        pthread_mutexattr_t attr;
-        int err = ::pthread_mutexattr_init(&attr);
-        if (err == 0) {
-            err = ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-        }
-        if (err == 0) {
-            err = ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-        }
-        if (err == 0) {
-            err = ::pthread_mutex_init(m, &attr);
-        }
-        ::pthread_mutexattr_destroy(&attr);
-        if (err != 0) {
+        try {
+            init_robust_mutex(m, "Queue");
+        } catch (...) {
             if (owned_) {
                 ::munmap(base_, size_);
             }
             base_ = nullptr;
-            throw_errno("Queue: pthread_mutex_init", err);
+            throw;
         }
     }
 
