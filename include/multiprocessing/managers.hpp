@@ -812,6 +812,36 @@ inline void destroy_object(segment& s, std::uint64_t off) noexcept {
     }
 }
 
+/// How a proxy travels: its segment's name and its object's offset. Sending
+/// counts a reference for the bytes in flight (the receiver adopts it).
+template <class Archive>
+void save_ref(Archive& ar, segment& s, std::uint64_t off) {
+    std::string name = s.name();
+    ar(name, off);
+    counted::add(s, off);
+}
+
+/// Reads what save_ref wrote and checks that it names a `k` object of
+/// element types `tag`, at least `bytes` long. Throws UnpicklingError if not.
+template <class Archive>
+std::pair<std::shared_ptr<segment>, std::uint64_t> load_ref(Archive& ar, kind k, std::uint64_t tag,
+                                                            std::size_t bytes) {
+    std::string name;
+    std::uint64_t off = 0;
+    ar(name, off);
+    const std::string who = std::string(kind_name(k)) + " proxy";
+    auto s = segment::attach(name, who);
+    if (!s->holds(off, bytes) || (off % 64) != 0) {
+        throw UnpicklingError(who + ": object offset out of the manager's segment");
+    }
+    const auto& h = *s->at<object_header>(off);
+    if (h.kind != static_cast<std::uint32_t>(k) || h.type_tag != tag) {
+        throw UnpicklingError(who + ": the object received is not a " + kind_name(k) +
+                              " of these types");
+    }
+    return {std::move(s), off};
+}
+
 /// What every proxy holds: the segment, the object's offset and, in the
 /// process that made the manager, the manager itself (so a proxy keeps its
 /// manager running, as in Python).
@@ -847,23 +877,9 @@ protected:
                 throw ProcessError(std::string(kind_name(k)) +
                                    " proxy: cannot send an unbound proxy");
             }
-            std::string name = seg_->name();
-            ar(name, off_);
-            counted::add(*seg_, off_);  // for the bytes in flight
+            save_ref(ar, *seg_, off_);
         } else {
-            std::string name;
-            std::uint64_t off = 0;
-            ar(name, off);
-            const std::string who = std::string(kind_name(k)) + " proxy";
-            auto s = segment::attach(name, who);
-            if (!s->holds(off, object_header_bytes) || (off % 64) != 0) {
-                throw UnpicklingError(who + ": object offset out of the manager's segment");
-            }
-            const auto& h = *s->at<object_header>(off);
-            if (h.kind != static_cast<std::uint32_t>(k) || h.type_tag != tag) {
-                throw UnpicklingError(who + ": the object received is not a " + kind_name(k) +
-                                      " of these types");
-            }
+            auto [s, off] = load_ref(ar, k, tag, object_header_bytes);
             ref_ = counted::received(s, off);
             seg_ = std::move(s);
             owner_.reset();
@@ -1588,16 +1604,15 @@ public:
     void serialize(Archive& ar) {
         if constexpr (Archive::is_saving::value) {
             check("Queue proxy");
-            std::string name = seg_->name();
-            ar(name, off_);
-            detail::manager::counted::add(*seg_, off_);  // for the bytes in flight
+            detail::manager::save_ref(ar, *seg_, off_);
         } else {
-            std::string name;
-            std::uint64_t off = 0;
-            ar(name, off);
-            auto s = detail::manager::segment::attach(name, "Queue proxy");
-            *this = at(std::move(s), nullptr, off);
-            ref_ = detail::manager::counted::received(seg_, off_);
+            using namespace detail::manager;
+            auto [s, off] = load_ref(ar, kind::queue, tag_of<T>(),
+                                     object_header_bytes + detail::ring_layout::data_offset);
+            auto map = std::make_shared<detail::ring_mapping>(
+                s->template at<char>(off + object_header_bytes), s, false, 0, 0);
+            *this = QueueProxy(s, nullptr, off, detail::shm_ring(std::move(map)));
+            ref_ = counted::received(seg_, off_);
         }
     }
 
@@ -1617,22 +1632,6 @@ private:
 
     /// The object's counted reference: adopted from the factory or a decode.
     void adopt() { ref_ = detail::manager::counted::adopt(seg_, off_); }
-
-    static QueueProxy at(std::shared_ptr<detail::manager::segment> seg,
-                         std::shared_ptr<detail::manager::manager_state> owner, std::uint64_t off) {
-        using namespace detail::manager;
-        if (!seg->holds(off, object_header_bytes + detail::ring_layout::data_offset) ||
-            off % 64 != 0) {
-            throw UnpicklingError("Queue proxy: object offset out of the manager's segment");
-        }
-        const auto& h = *seg->at<object_header>(off);
-        if (h.kind != static_cast<std::uint32_t>(kind::queue) || h.type_tag != tag_of<T>()) {
-            throw UnpicklingError("Queue proxy: the object received is not a Queue of this type");
-        }
-        auto map = std::make_shared<detail::ring_mapping>(seg->at<char>(off + object_header_bytes),
-                                                          seg, false, 0, 0);
-        return QueueProxy(seg, std::move(owner), off, detail::shm_ring(std::move(map)));
-    }
 
     void check(std::string_view who) const {
         if (!seg_) {
@@ -1696,23 +1695,10 @@ public:
     void serialize(Archive& ar) {
         if constexpr (Archive::is_saving::value) {
             check("send");
-            std::string name = seg_->name();
-            ar(name, off_);
-            detail::manager::counted::add(*seg_, off_);  // for the bytes in flight
+            detail::manager::save_ref(ar, *seg_, off_);
         } else {
-            std::string name;
-            std::uint64_t off = 0;
-            ar(name, off);
-            const std::string who = std::string(detail::manager::kind_name(Kind)) + " proxy";
-            auto s = detail::manager::segment::attach(name, who);
-            if (!s->holds(off, detail::manager::object_header_bytes) || off % 64 != 0) {
-                throw UnpicklingError(who + ": object offset out of the manager's segment");
-            }
-            if (s->template at<detail::manager::object_header>(off)->kind !=
-                static_cast<std::uint32_t>(Kind)) {
-                throw UnpicklingError(who + ": the object received is not a " +
-                                      detail::manager::kind_name(Kind));
-            }
+            auto [s, off] =
+                detail::manager::load_ref(ar, Kind, 0, detail::manager::object_header_bytes);
             *this = SyncProxy(s, nullptr, off, make(s, off));
             ref_ = detail::manager::counted::received(seg_, off_);
         }
